@@ -1,0 +1,201 @@
+#include "sim/choice.hpp"
+
+#include "sim/assert.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace sim {
+
+const char* to_string(PolicyKind k) {
+  switch (k) {
+    case PolicyKind::Fifo: return "fifo";
+    case PolicyKind::Random: return "random";
+    case PolicyKind::Pct: return "pct";
+    case PolicyKind::Replay: return "replay";
+  }
+  return "?";
+}
+
+std::optional<PolicyKind> policy_from_string(const std::string& s) {
+  if (s == "fifo") return PolicyKind::Fifo;
+  if (s == "random") return PolicyKind::Random;
+  if (s == "pct") return PolicyKind::Pct;
+  if (s == "replay") return PolicyKind::Replay;
+  return std::nullopt;
+}
+
+std::string ChoiceLog::to_text() const {
+  std::string out = fmt::format("smpsim-choices {}\n", kFormatVersion);
+  std::size_t line_len = 0;
+  for (std::size_t i = 0; i < entries_.size();) {
+    std::size_t j = i + 1;
+    while (j < entries_.size() && entries_[j] == entries_[i]) ++j;
+    const Choice& c = entries_[i];
+    std::string tok = fmt::format("{}{}/{}", static_cast<char>(c.kind), c.value, c.options);
+    if (j - i > 1) tok += fmt::format("*{}", j - i);
+    if (line_len + tok.size() + 1 > 100) {
+      out += '\n';
+      line_len = 0;
+    } else if (line_len > 0) {
+      out += ' ';
+      ++line_len;
+    }
+    out += tok;
+    line_len += tok.size();
+    i = j;
+  }
+  out += '\n';
+  return out;
+}
+
+namespace {
+
+bool valid_kind(char c) {
+  switch (c) {
+    case 'p': case 's': case 'l': case 'f': case 'd': case 'v': return true;
+    default: return false;
+  }
+}
+
+}  // namespace
+
+std::optional<ChoiceLog> ChoiceLog::parse(const std::string& text, std::string& error) {
+  ChoiceLog log;
+  std::size_t pos = 0;
+  int line = 1;
+  std::size_t line_start = 0;
+  auto fail = [&](const std::string& msg) {
+    error = fmt::format("line {}, column {}: {}", line, pos - line_start + 1, msg);
+    return std::nullopt;
+  };
+  const std::string header = fmt::format("smpsim-choices {}", kFormatVersion);
+  if (text.rfind("smpsim-choices ", 0) != 0) return fail("expected header 'smpsim-choices <version>'");
+  const std::size_t eol = text.find('\n');
+  const std::string first = text.substr(0, eol);
+  if (first != header) {
+    pos = 15;
+    return fail(fmt::format("unsupported choice-log version '{}' (this build reads version {})",
+                            first.substr(15), kFormatVersion));
+  }
+  if (eol == std::string::npos) return log;
+  pos = eol + 1;
+  line = 2;
+  line_start = pos;
+  auto read_uint = [&](std::uint64_t& v) {
+    const std::size_t start = pos;
+    v = 0;
+    while (pos < text.size() && std::isdigit(static_cast<unsigned char>(text[pos]))) {
+      if (v > 0xffffffffULL) return false;
+      v = v * 10 + static_cast<std::uint64_t>(text[pos] - '0');
+      ++pos;
+    }
+    return pos > start && v <= 0xffffffffULL;
+  };
+  constexpr std::size_t kMaxEntries = std::size_t{1} << 28;
+  while (pos < text.size()) {
+    const char c = text[pos];
+    if (c == '\n') { ++pos; ++line; line_start = pos; continue; }
+    if (c == ' ' || c == '\t' || c == '\r') { ++pos; continue; }
+    if (!valid_kind(c)) return fail(fmt::format("unknown choice kind '{}' (expected one of p s l f d v)", c));
+    ++pos;
+    std::uint64_t value = 0, options = 0, repeat = 1;
+    if (!read_uint(value)) return fail("expected a choice value (a non-negative integer)");
+    if (pos >= text.size() || text[pos] != '/') return fail("expected '/' and the number of options");
+    ++pos;
+    if (!read_uint(options)) return fail("expected the number of options (an integer)");
+    if (options < 2 || value >= options) return fail(fmt::format("choice {}/{} is out of range", value, options));
+    if (pos < text.size() && text[pos] == '*') {
+      ++pos;
+      if (!read_uint(repeat) || repeat == 0) return fail("expected a repeat count >= 1 after '*'");
+    }
+    if (pos < text.size() && !std::isspace(static_cast<unsigned char>(text[pos])))
+      return fail("expected a blank or end of line after a choice");
+    if (log.entries_.size() + repeat > kMaxEntries) return fail("choice log too long");
+    for (std::uint64_t k = 0; k < repeat; ++k)
+      log.entries_.push_back(Choice{static_cast<ChoiceKind>(c), static_cast<std::uint32_t>(value),
+                                    static_cast<std::uint32_t>(options)});
+  }
+  return log;
+}
+
+PctPolicy::PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate)
+    : depth_(std::max<std::uint32_t>(depth, 1)) {
+  // Random permutation of priorities depth .. depth+lanes-1 (Fisher-Yates with our own draws).
+  prio_.resize(lanes);
+  for (std::uint32_t i = 0; i < lanes; ++i) prio_[i] = depth_ + i;
+  for (std::uint32_t i = lanes; i > 1; --i) std::swap(prio_[i - 1], prio_[rng.below(i)]);
+  const std::uint64_t k = std::max<std::uint64_t>(steps_estimate, 1);
+  for (std::uint32_t i = 1; i < depth_; ++i) change_points_.push_back(1 + rng.below(k));
+  std::sort(change_points_.begin(), change_points_.end());
+}
+
+std::size_t PctPolicy::pick_next(std::span<const std::uint32_t> ready) {
+  ++picks_;
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < ready.size(); ++i)
+    if (prio_[ready[i]] > prio_[ready[best]]) best = i;
+  while (next_change_ < change_points_.size() && change_points_[next_change_] <= picks_) {
+    // The i-th change point lowers the running lane below every initial priority.
+    prio_[ready[best]] = static_cast<std::int64_t>(depth_) - 1 - static_cast<std::int64_t>(next_change_);
+    ++next_change_;
+    best = 0;
+    for (std::size_t i = 1; i < ready.size(); ++i)
+      if (prio_[ready[i]] > prio_[ready[best]]) best = i;
+  }
+  return best;
+}
+
+std::uint32_t ReplayPolicy::next(ChoiceKind kind, std::uint32_t options) {
+  if (diverged_at_) return 0;
+  if (pos_ >= log_.size()) {
+    diverged_at_ = pos_;
+    divergence_ = fmt::format("choice {}: the run needs a '{}' choice among {} but the log is exhausted", pos_,
+                              static_cast<char>(kind), options);
+    return 0;
+  }
+  const Choice& c = log_.entries()[pos_];
+  if (c.kind != kind || c.options != options) {
+    diverged_at_ = pos_;
+    divergence_ = fmt::format("choice {}: the log has {}{}/{} but the run asks for a '{}' choice among {}", pos_,
+                              static_cast<char>(c.kind), c.value, c.options, static_cast<char>(kind), options);
+    return 0;
+  }
+  ++pos_;
+  return c.value;
+}
+
+std::size_t ReplayPolicy::pick_next(std::span<const std::uint32_t> ready) {
+  return next(ChoiceKind::Pick, static_cast<std::uint32_t>(ready.size()));
+}
+
+std::uint32_t ReplayPolicy::choose(ChoiceKind kind, std::uint32_t options, Rng&) { return next(kind, options); }
+
+bool ReplayPolicy::chance(ChoiceKind kind, Ratio, Rng&) { return next(kind, 2) == 1; }
+
+std::size_t Chooser::pick(std::span<const std::uint32_t> ready) {
+  if (ready.size() <= 1) return 0;
+  const std::size_t idx = policy_->pick_next(ready);
+  SIM_ASSERT(idx < ready.size());
+  log_.push(Choice{ChoiceKind::Pick, static_cast<std::uint32_t>(idx), static_cast<std::uint32_t>(ready.size())});
+  return idx;
+}
+
+std::uint32_t Chooser::choose(ChoiceKind kind, std::uint32_t options, Rng& stream) {
+  if (options <= 1) return 0;
+  const std::uint32_t v = policy_->choose(kind, options, stream);
+  SIM_ASSERT(v < options);
+  log_.push(Choice{kind, v, options});
+  return v;
+}
+
+bool Chooser::chance(ChoiceKind kind, Ratio r, Rng& stream) {
+  if (r.num == 0) return false;
+  const bool yes = policy_->chance(kind, r, stream);
+  log_.push(Choice{kind, yes ? 1u : 0u, 2});
+  return yes;
+}
+
+}  // namespace sim

@@ -1,0 +1,145 @@
+// The single Boost.Context user (G2/G9). Switches are annotated for AddressSanitizer so that
+// it tracks which stack is live; without the annotations ASan reports false stack overflows.
+#include "sim/fiber.hpp"
+
+#include "sim/assert.hpp"
+
+#include <boost/context/fiber.hpp>
+#include <boost/context/stack_context.hpp>
+
+#include <exception>
+#include <utility>
+
+#if defined(SMPSIM_ASAN)
+#include <sanitizer/common_interface_defs.h>
+#endif
+
+namespace ctx = boost::context;
+
+namespace sim {
+
+struct Fiber::Impl {
+  Fiber* owner = nullptr;
+  Body body;
+  ctx::fiber self;    // the fiber's continuation while it is suspended
+  ctx::fiber caller;  // the scheduler's continuation while the fiber runs
+  const void* stack_bottom = nullptr;
+  std::size_t stack_size = 0;
+#if defined(SMPSIM_ASAN)
+  const void* caller_bottom = nullptr;
+  std::size_t caller_size = 0;
+  void* fake_stack = nullptr;
+#endif
+
+  void before_switch_to_fiber() {
+#if defined(SMPSIM_ASAN)
+    __sanitizer_start_switch_fiber(&fake_stack, stack_bottom, stack_size);
+#endif
+  }
+  void after_switch_back_from_fiber() {
+#if defined(SMPSIM_ASAN)
+    __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+#endif
+  }
+  void before_switch_to_caller(bool dying) {
+#if defined(SMPSIM_ASAN)
+    __sanitizer_start_switch_fiber(dying ? nullptr : &fake_stack, caller_bottom, caller_size);
+#else
+    (void)dying;
+#endif
+  }
+  void after_switch_into_fiber() {
+#if defined(SMPSIM_ASAN)
+    __sanitizer_finish_switch_fiber(fake_stack, &caller_bottom, &caller_size);
+#endif
+  }
+
+  ctx::fiber entry(ctx::fiber&& from) {
+    caller = std::move(from);
+    after_switch_into_fiber();
+    try {
+      if (!owner->kill_requested_) body();
+    } catch (const FiberKilled&) {
+      // Normal end of a killed fiber.
+    } catch (const std::exception& e) {
+      owner->failed_ = true;
+      owner->error_ = e.what();
+    } catch (...) {
+      owner->failed_ = true;
+      owner->error_ = "non-standard exception";
+    }
+    body = nullptr;  // release captures while the stack is still ours
+    owner->finished_ = true;
+    before_switch_to_caller(true);
+    return std::move(caller);
+  }
+};
+
+namespace {
+
+// Adapts the pool to Boost's StackAllocator concept and records the block for ASan.
+struct PoolAllocator {
+  StackPool* pool;
+  Fiber::Impl* impl;
+  ctx::stack_context allocate() {
+    const StackBlock b = pool->acquire();
+    impl->stack_bottom = b.base;
+    impl->stack_size = b.bytes;
+    ctx::stack_context sc;
+    sc.size = b.bytes;
+    sc.sp = b.top();
+    return sc;
+  }
+  void deallocate(ctx::stack_context& sc) {
+    pool->release(StackBlock{static_cast<char*>(sc.sp) - sc.size, sc.size});
+  }
+};
+
+}  // namespace
+
+Fiber::Fiber(StackPool& pool, Body body) : impl_(std::make_unique<Impl>()) {
+  impl_->owner = this;
+  impl_->body = std::move(body);
+  Impl* impl = impl_.get();
+  impl_->self = ctx::fiber(std::allocator_arg, PoolAllocator{&pool, impl},
+                           [impl](ctx::fiber&& from) { return impl->entry(std::move(from)); });
+}
+
+Fiber::~Fiber() {
+  SIM_ASSERT_MSG(!running_, "a fiber cannot destroy itself");
+  if (!finished_) kill();
+}
+
+void Fiber::resume() {
+  SIM_ASSERT(!finished_ && !running_);
+  running_ = true;
+  impl_->before_switch_to_fiber();
+  impl_->self = std::move(impl_->self).resume();
+  impl_->after_switch_back_from_fiber();
+  running_ = false;
+}
+
+void Fiber::yield() {
+  SIM_ASSERT(running_);
+  impl_->before_switch_to_caller(false);
+  impl_->caller = std::move(impl_->caller).resume();
+  impl_->after_switch_into_fiber();
+  if (kill_requested_) throw FiberKilled{};
+}
+
+void Fiber::kill() {
+  if (finished_) return;
+  kill_requested_ = true;
+  resume();
+  SIM_ASSERT_MSG(finished_, "a killed fiber yielded instead of unwinding (catch (...) in fiber code?)");
+}
+
+void raw_context_switch_loop(std::uint64_t n) {
+  ctx::fiber f([n](ctx::fiber&& caller) {
+    for (std::uint64_t i = 0; i < n; ++i) caller = std::move(caller).resume();
+    return std::move(caller);
+  });
+  for (std::uint64_t i = 0; i <= n && f; ++i) f = std::move(f).resume();
+}
+
+}  // namespace sim

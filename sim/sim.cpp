@@ -1,0 +1,619 @@
+#include "sim/sim.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace sim {
+
+namespace {
+thread_local Sim* tl_current = nullptr;
+constexpr std::size_t kDefaultStackBytes =
+#if defined(SMPSIM_ASAN)
+    256 * 1024;
+#else
+    64 * 1024;
+#endif
+constexpr std::size_t kMaxReadSet = 256;
+}  // namespace
+
+void assert_fail(const char* expr, const char* file, int line, const std::string& msg) {
+  throw InternalError(fmt::format("internal error: {}:{}: assertion '{}' failed{}{}", file, line, expr,
+                                  msg.empty() ? "" : ": ", msg));
+}
+
+const char* to_string(Granularity g) {
+  switch (g) {
+    case Granularity::None: return "none";
+    case Granularity::Locks: return "locks";
+    case Granularity::Shared: return "shared";
+  }
+  return "?";
+}
+
+std::optional<Granularity> granularity_from_string(const std::string& s) {
+  if (s == "none") return Granularity::None;
+  if (s == "locks") return Granularity::Locks;
+  if (s == "shared") return Granularity::Shared;
+  return std::nullopt;
+}
+
+const char* to_string(Outcome o) {
+  switch (o) {
+    case Outcome::Completed: return "completed";
+    case Outcome::Failed: return "failed";
+    case Outcome::StepLimit: return "step-limit";
+    case Outcome::TimeLimit: return "time-limit";
+    case Outcome::Deadlock: return "deadlock";
+    case Outcome::Livelock: return "livelock";
+    case Outcome::InternalError: return "internal-error";
+  }
+  return "?";
+}
+
+static std::unique_ptr<SchedPolicy> make_policy(const Config& cfg, const Rng& root) {
+  switch (cfg.policy) {
+    case PolicyKind::Fifo: return std::make_unique<FifoPolicy>();
+    case PolicyKind::Random: return std::make_unique<RandomPolicy>(root.fork("sched.policy"));
+    case PolicyKind::Pct:
+      return std::make_unique<PctPolicy>(root.fork("sched.policy"), cfg.lanes, cfg.pct_depth, cfg.pct_steps);
+    case PolicyKind::Replay: return std::make_unique<ReplayPolicy>(cfg.replay);
+  }
+  return std::make_unique<FifoPolicy>();
+}
+
+Sim::Sim(Config cfg)
+    : cfg_(std::move(cfg)),
+      prev_current_(tl_current),
+      pool_(cfg_.stack_bytes != 0 ? cfg_.stack_bytes : kDefaultStackBytes),
+      root_(cfg_.seed),
+      chooser_(make_policy(cfg_, root_)) {
+  SIM_ASSERT(cfg_.lanes >= 1);
+  tl_current = this;
+  lanes_.resize(cfg_.lanes);
+  for (auto& l : lanes_) l.state = LaneState::Halted;
+  trace_ = std::make_unique<Trace>([this] { return trace_context(); });
+}
+
+Sim::~Sim() {
+  tearing_down_ = true;
+  for (auto& f : fibers_) {
+    if (!f->fiber->finished()) {
+      running_ = static_cast<FiberId>(&f - fibers_.data());
+      running_lane_ = f->lane;
+      f->fiber->kill();
+    }
+  }
+  running_ = kNoFiber;
+  running_lane_ = kNoLane;
+  fibers_.clear();
+  trace_.reset();
+  tl_current = prev_current_;
+}
+
+Sim* Sim::current_or_null() { return tl_current; }
+Sim& Sim::current() {
+  SIM_ASSERT_MSG(tl_current != nullptr, "no simulation on this thread");
+  return *tl_current;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fibers and lanes
+
+FiberId Sim::spawn(std::string name, Fiber::Body body, SpawnOptions opts) {
+  auto rec = std::make_unique<FiberRec>();
+  rec->name = std::move(name);
+  rec->essential = opts.essential;
+  rec->user = opts.user;
+  rec->fiber = std::make_unique<Fiber>(pool_, std::move(body));
+  fibers_.push_back(std::move(rec));
+  return static_cast<FiberId>(fibers_.size() - 1);
+}
+
+void Sim::set_current(LaneId l, FiberId f) {
+  SIM_ASSERT(l < lanes_.size() && f < fibers_.size());
+  Lane& lane = lanes_[l];
+  SIM_ASSERT_MSG(lane.current == kNoFiber, "lane already has a running fiber");
+  SIM_ASSERT_MSG(fibers_[f]->lane == kNoLane, "fiber already current on a lane");
+  lane.current = f;
+  fibers_[f]->lane = l;
+  if (lane.state != LaneState::Ready) unpark(l, now_, false);
+}
+
+void Sim::kick(LaneId l, Time at) {
+  SIM_ASSERT(l < lanes_.size());
+  if (lanes_[l].current == kNoFiber) return;
+  unpark(l, at, true);
+}
+
+void Sim::unpark(LaneId l, Time at, bool by_kick) {
+  Lane& lane = lanes_[l];
+  if (lane.state == LaneState::Ready) return;
+  const Time wake = max(lane.clock, at);
+  const Duration parked = wake - lane.parked_at;
+  switch (lane.state) {
+    case LaneState::Spinning: lane.stats.spin += parked; --spinning_; break;
+    case LaneState::Waiting: lane.stats.waiting += parked; --waiting_; break;
+    case LaneState::Halted: lane.stats.halted += parked; break;
+    case LaneState::Ready: break;
+  }
+  events_.cancel(lane.timeout);
+  lane.timeout = EventId{};
+  lane.state = LaneState::Ready;
+  lane.clock = wake;
+  if (lane.current != kNoFiber) {
+    fibers_[lane.current]->woken_by_kick = by_kick;
+    heap_push(l);
+  }
+}
+
+void Sim::park(LaneState how, Time timeout_at) {
+  SIM_ASSERT(in_fiber());
+  const LaneId l = running_lane_;
+  Lane& lane = lanes_[l];
+  SIM_ASSERT(lane.state == LaneState::Ready);
+  heap_remove(l);
+  lane.state = how;
+  lane.parked_at = lane.clock;
+  if (how == LaneState::Spinning) ++spinning_;
+  if (how == LaneState::Waiting) ++waiting_;
+  fibers_[running_]->woken_by_kick = false;
+  if (timeout_at != Time::max()) {
+    lane.timeout = events_.push(max(timeout_at, lane.clock), [this, l] { unpark(l, now_, false); });
+  }
+  if (how == LaneState::Spinning) check_livelock();
+  yield_to_scheduler();
+}
+
+void Sim::yield_to_scheduler() { fibers_[running_]->fiber->yield(); }
+
+void Sim::point(PointKind kind) {
+  if (tearing_down_ || !in_fiber()) return;
+  if (static_cast<int>(kind) > static_cast<int>(cfg_.granularity)) return;
+  if (point_hook_) point_hook_();
+  yield_point(cfg_.step_cost);
+}
+
+void Sim::yield_point(Duration cost) {
+  if (tearing_down_) return;
+  SIM_ASSERT(in_fiber());
+  lanes_[running_lane_].clock += cost;
+  yield_to_scheduler();
+}
+
+void Sim::advance(Duration d) {
+  SIM_ASSERT(in_fiber());
+  lanes_[running_lane_].clock += d;
+}
+
+void Sim::relax() {
+  if (tearing_down_) return;
+  SIM_ASSERT(in_fiber());
+  if (point_hook_) point_hook_();
+  FiberRec& f = *fibers_[running_];
+  bool stale = f.read_set.empty() || f.read_epoch != destroy_epoch_;
+  if (!stale) {
+    for (const auto& e : f.read_set)
+      if (e.word->version_ != e.version) { stale = true; break; }
+  }
+  if (stale) {
+    // Nothing to wait for, or a word already changed since it was read: iterate again.
+    f.read_set.clear();
+    yield_point(cfg_.step_cost);
+    return;
+  }
+  const std::uint64_t gen = ++f.park_gen;
+  for (const auto& e : f.read_set) e.word->watchers_.push_back(WatchedBase::Watcher{running_, gen});
+  f.parked_words.clear();
+  for (const auto& e : f.read_set) f.parked_words.push_back(e.word->name());
+  f.read_set.clear();
+  Lane& lane = lanes_[running_lane_];
+  lane.clock += cfg_.step_cost;
+  park(LaneState::Spinning, lane.clock + cfg_.relax_timeout);
+}
+
+bool Sim::wait_until(Time deadline) {
+  if (tearing_down_) return false;
+  SIM_ASSERT(in_fiber());
+  if (lanes_[running_lane_].clock >= deadline) return false;
+  park(LaneState::Waiting, deadline);
+  return fibers_[running_]->woken_by_kick && lanes_[running_lane_].clock < deadline;
+}
+
+void Sim::halt() {
+  if (tearing_down_) return;
+  park(LaneState::Halted, Time::max());
+}
+
+void Sim::switch_to(FiberId next) {
+  if (tearing_down_) return;
+  SIM_ASSERT(in_fiber());
+  SIM_ASSERT(next < fibers_.size() && next != running_);
+  SIM_ASSERT_MSG(fibers_[next]->lane == kNoLane, "switch_to a fiber that is running elsewhere");
+  SIM_ASSERT_MSG(!fibers_[next]->fiber->finished(), "switch_to a finished fiber");
+  const LaneId l = running_lane_;
+  fibers_[running_]->lane = kNoLane;
+  lanes_[l].current = next;
+  fibers_[next]->lane = l;
+  yield_to_scheduler();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Time and events
+
+Time Sim::now() const { return in_fiber() ? lanes_[running_lane_].clock : now_; }
+
+EventId Sim::at(Time when, EventQueue::Callback fn, bool background) {
+  SIM_ASSERT_MSG(when >= now_, "event scheduled in the past");
+  return events_.push(when, std::move(fn), background);
+}
+
+Rng& Sim::stream(const std::string& name) { return streams_.try_emplace(name, root_.fork(name)).first->second; }
+
+std::uint32_t Sim::choose(ChoiceKind k, std::uint32_t options, const std::string& stream_name) {
+  return chooser_.choose(k, options, stream(stream_name));
+}
+
+bool Sim::chance(ChoiceKind k, Ratio r, const std::string& stream_name) {
+  return chooser_.chance(k, r, stream(stream_name));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking and failure
+
+void Sim::add_checker(std::string name, std::function<void()> fn) { checkers_.emplace_back(std::move(name), std::move(fn)); }
+
+Failure Sim::make_failure(std::string kind, std::string message, std::string place) const {
+  Failure f;
+  f.kind = std::move(kind);
+  f.message = std::move(message);
+  f.place = std::move(place);
+  f.time = now();
+  f.step = steps_;
+  const TraceContext ctx = trace_context();
+  f.cpu = ctx.cpu;
+  f.task = std::string(ctx.task);
+  f.seed = cfg_.seed;
+  return f;
+}
+
+void Sim::fail(Failure f) {
+  if (failure_) return;
+  trace_->event("sim", Level::Error, "sim.failure", "kind={} place={} msg=\"{}\"", f.kind,
+                f.place.empty() ? "-" : f.place, f.message);
+  failure_ = std::move(f);
+}
+
+void Sim::fail(std::string kind, std::string message, std::string place) {
+  fail(make_failure(std::move(kind), std::move(message), std::move(place)));
+}
+
+TraceContext Sim::trace_context() const {
+  TraceContext c;
+  c.time_ns = now().ns_since_boot();
+  if (in_fiber()) {
+    c.cpu = static_cast<int>(running_lane_);
+    c.task = fibers_[running_]->name;
+  } else if (event_lane_ != kNoLane) {
+    c.cpu = static_cast<int>(event_lane_);
+    const FiberId cur = lanes_[event_lane_].current;
+    c.task = cur != kNoFiber ? std::string_view(fibers_[cur]->name) : std::string_view("-");
+  }
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Watched words
+
+void Sim::note_read(const WatchedBase* w, std::uint64_t version) {
+  FiberRec& f = *fibers_[running_];
+  if (f.read_set.empty()) f.read_epoch = destroy_epoch_;
+  for (auto& e : f.read_set) {
+    if (e.word == w) {
+      e.version = version;
+      return;
+    }
+  }
+  SIM_ASSERT_MSG(f.read_set.size() < kMaxReadSet, "read set overflow: a spin loop reads too many words");
+  f.read_set.push_back(ReadEntry{w, version});
+}
+
+void Sim::note_write(WatchedBase* w) {
+  const Time t = now();
+  last_write_ = t;
+  if (w->watchers_.empty()) return;
+  auto watchers = std::move(w->watchers_);
+  w->watchers_.clear();
+  for (const auto& wt : watchers) {
+    FiberRec& f = *fibers_[wt.fiber];
+    if (f.park_gen != wt.gen || f.lane == kNoLane) continue;
+    if (lanes_[f.lane].state != LaneState::Spinning) continue;
+    Duration delay;
+    if (cfg_.propagation_delay_max > Duration{}) {
+      const std::uint32_t v = choose(ChoiceKind::Delay, 4, "delay");
+      delay = cfg_.propagation_delay_max * v / 3;
+    }
+    unpark(f.lane, t + delay, false);
+  }
+}
+
+void Sim::note_destroyed(WatchedBase* w) {
+  ++destroy_epoch_;
+  note_write(w);
+}
+
+WatchedBase::~WatchedBase() {
+  if (Sim* s = Sim::current_or_null(); s != nullptr && !watchers_.empty()) s->note_destroyed(this);
+  else if (s != nullptr) ++s->destroy_epoch_;
+}
+
+void WatchedBase::before_access() const {
+  if (Sim* s = Sim::current_or_null(); s != nullptr && s->in_fiber()) s->point(PointKind::Shared);
+}
+
+void WatchedBase::after_read() const {
+  if (Sim* s = Sim::current_or_null(); s != nullptr && s->in_fiber()) s->note_read(this, version_);
+}
+
+void WatchedBase::after_write() {
+  ++version_;
+  if (Sim* s = Sim::current_or_null(); s != nullptr) {
+    last_writer_ = s->this_fiber();
+    s->note_write(this);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ready heap: min-heap of ready lanes by (clock, id), with positions for O(log n) updates.
+
+bool Sim::heap_less(LaneId a, LaneId b) const {
+  const Time ta = lanes_[a].clock, tb = lanes_[b].clock;
+  return ta != tb ? ta < tb : a < b;
+}
+
+void Sim::heap_up(std::size_t i) {
+  while (i > 0) {
+    const std::size_t p = (i - 1) / 2;
+    if (!heap_less(heap_[i], heap_[p])) break;
+    std::swap(heap_[i], heap_[p]);
+    lanes_[heap_[i]].heap_pos = i;
+    lanes_[heap_[p]].heap_pos = p;
+    i = p;
+  }
+}
+
+void Sim::heap_down(std::size_t i) {
+  for (;;) {
+    const std::size_t l = 2 * i + 1, r = l + 1;
+    std::size_t m = i;
+    if (l < heap_.size() && heap_less(heap_[l], heap_[m])) m = l;
+    if (r < heap_.size() && heap_less(heap_[r], heap_[m])) m = r;
+    if (m == i) return;
+    std::swap(heap_[i], heap_[m]);
+    lanes_[heap_[i]].heap_pos = i;
+    lanes_[heap_[m]].heap_pos = m;
+    i = m;
+  }
+}
+
+void Sim::heap_push(LaneId l) {
+  if (lanes_[l].heap_pos != SIZE_MAX) return heap_update(l);
+  lanes_[l].heap_pos = heap_.size();
+  heap_.push_back(l);
+  heap_up(heap_.size() - 1);
+}
+
+void Sim::heap_remove(LaneId l) {
+  const std::size_t i = lanes_[l].heap_pos;
+  if (i == SIZE_MAX) return;
+  const LaneId last = heap_.back();
+  heap_.pop_back();
+  lanes_[l].heap_pos = SIZE_MAX;
+  if (i < heap_.size()) {
+    heap_[i] = last;
+    lanes_[last].heap_pos = i;
+    heap_up(i);
+    heap_down(lanes_[last].heap_pos);
+  }
+}
+
+void Sim::heap_update(LaneId l) {
+  const std::size_t i = lanes_[l].heap_pos;
+  if (i == SIZE_MAX) return;
+  heap_up(i);
+  heap_down(lanes_[l].heap_pos);
+}
+
+void Sim::collect_ready(Time bound, std::size_t i, std::vector<LaneId>& out) const {
+  if (i >= heap_.size() || lanes_[heap_[i]].clock > bound) return;
+  out.push_back(heap_[i]);
+  collect_ready(bound, 2 * i + 1, out);
+  collect_ready(bound, 2 * i + 2, out);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The run loop
+
+void Sim::check_livelock() {
+  if (!heap_.empty() || waiting_ != 0 || spinning_ == 0) return;
+  if (now() - last_write_ < cfg_.livelock_after) return;
+  fail(make_failure("livelock",
+                    fmt::format("every running CPU spins and no watched word was written for {}\n{}",
+                                format_duration(now() - last_write_), dump_state()),
+                    "relax"));
+  livelocked_ = true;
+}
+
+void Sim::step_lane(LaneId l) {
+  Lane& lane = lanes_[l];
+  const FiberId f = lane.current;
+  SIM_ASSERT(f != kNoFiber && lane.state == LaneState::Ready);
+  running_ = f;
+  running_lane_ = l;
+  fibers_[f]->fiber->resume();
+  running_ = kNoFiber;
+  running_lane_ = kNoLane;
+  ++steps_;
+  ++lane.stats.steps;
+  if (fibers_[f]->fiber->finished()) {
+    finish_fiber(l, f);
+  } else if (lane.state == LaneState::Ready) {
+    heap_update(l);
+  }
+}
+
+void Sim::finish_fiber(LaneId l, FiberId f) {
+  FiberRec& rec = *fibers_[f];
+  if (lanes_[l].current == f) lanes_[l].current = kNoFiber;
+  rec.lane = kNoLane;
+  if (rec.fiber->failed() && !failure_) {
+    running_lane_ = kNoLane;
+    Failure fl = make_failure("exception", rec.fiber->error(), "");
+    fl.cpu = static_cast<int>(l);
+    fl.task = rec.name;
+    if (rec.fiber->error().rfind("internal error", 0) == 0) fl.kind = "internal-error";
+    fail(std::move(fl));
+  }
+  if (exit_hook_) exit_hook_(l, f);
+  if (lanes_[l].current == kNoFiber && lanes_[l].state == LaneState::Ready) {
+    heap_remove(l);
+    lanes_[l].state = LaneState::Halted;
+    lanes_[l].parked_at = lanes_[l].clock;
+  }
+}
+
+bool Sim::end_of_run(RunResult& r) {
+  std::string stuck;
+  for (const auto& f : fibers_)
+    if (f->essential && !f->fiber->finished()) stuck += fmt::format(" {}", f->name);
+  if (stuck.empty()) {
+    r.outcome = Outcome::Completed;
+    return true;
+  }
+  fail(make_failure("deadlock", fmt::format("no CPU can make progress and no timer is pending; unfinished:{}\n{}",
+                                            stuck, dump_state()),
+                    "idle"));
+  r.outcome = Outcome::Deadlock;
+  return true;
+}
+
+RunResult Sim::run() {
+  SIM_ASSERT_MSG(!ran_, "Sim::run() may be called once");
+  ran_ = true;
+  RunResult r;
+  try {
+    run_loop(r);
+  } catch (const InternalError& e) {
+    running_ = kNoFiber;
+    running_lane_ = kNoLane;
+    if (!failure_ || failure_->kind != "internal-error") {
+      failure_.reset();
+      fail(make_failure("internal-error", e.what(), "engine"));
+    }
+    r.outcome = Outcome::InternalError;
+  }
+  if (failure_ && r.outcome == Outcome::Completed) r.outcome = Outcome::Failed;
+  if (failure_ && failure_->kind == "internal-error") r.outcome = Outcome::InternalError;
+  r.failure = failure_;
+  r.end_time = now_;
+  r.steps = steps_;
+  r.events = events_fired_;
+  trace_->flush();
+  r.trace_hash = trace_->hash();
+  r.unseed = stream("sched").peek();
+  if (auto* rp = dynamic_cast<ReplayPolicy*>(&chooser_.policy())) {
+    r.replay_diverged_at = rp->diverged_at();
+    r.replay_divergence = rp->divergence();
+    if (!r.replay_diverged_at && !rp->exhausted()) {
+      r.replay_diverged_at = rp->position();
+      r.replay_divergence = fmt::format("choice {}: the run ended with {} recorded choices unused", rp->position(),
+                                        cfg_.replay.size() - rp->position());
+    }
+  }
+  for (const auto& l : lanes_) r.lanes.push_back(l.stats);
+  return r;
+}
+
+void Sim::run_loop(RunResult& r) {
+  for (;;) {
+    if (failure_) {
+      r.outcome = livelocked_ ? Outcome::Livelock : Outcome::Failed;
+      if (failure_->kind == "deadlock") r.outcome = Outcome::Deadlock;
+      return;
+    }
+    if (steps_ >= cfg_.max_steps) {
+      r.outcome = Outcome::StepLimit;
+      return;
+    }
+    if (heap_.empty() && events_.foreground_count() == 0) {
+      end_of_run(r);
+      return;
+    }
+    const Time t_ready = heap_.empty() ? Time::max() : lanes_[heap_[0]].clock;
+    const Time t_ev = events_.next_time();
+    if (t_ev <= t_ready && t_ev != Time::max()) {
+      if (t_ev > cfg_.max_time) {
+        now_ = cfg_.max_time;
+        r.outcome = Outcome::TimeLimit;
+        return;
+      }
+      Time when;
+      EventQueue::Callback fn;
+      events_.pop_next(when, fn);
+      now_ = max(now_, when);
+      event_lane_ = kNoLane;
+      fn();
+      event_lane_ = kNoLane;
+      ++events_fired_;
+      continue;
+    }
+    if (t_ready > cfg_.max_time) {
+      now_ = cfg_.max_time;
+      r.outcome = Outcome::TimeLimit;
+      return;
+    }
+    now_ = max(now_, t_ready);
+    LaneId chosen = heap_[0];
+    if (heap_.size() > 1) {
+      Time bound = t_ready + cfg_.skew;
+      if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
+      ready_scratch_.clear();
+      collect_ready(bound, 0, ready_scratch_);
+      if (ready_scratch_.size() > 1) {
+        // Heap (DFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
+        chosen = ready_scratch_[chooser_.pick(ready_scratch_)];
+      }
+    }
+    if (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched")) {
+      const std::uint32_t v = choose(ChoiceKind::StallLen, 4, "sched");
+      lanes_[chosen].clock += cfg_.stall_max * (v + 1) / 4;
+      heap_update(chosen);
+      continue;
+    }
+    step_lane(chosen);
+    for (auto& [name, check] : checkers_) check();
+  }
+}
+
+std::string Sim::dump_state() const {
+  static constexpr const char* names[] = {"ready", "halted", "spinning", "waiting"};
+  std::string out;
+  for (std::size_t i = 0; i < lanes_.size(); ++i) {
+    const Lane& l = lanes_[i];
+    const FiberId f = l.current;
+    out += fmt::format("  cpu{} clock={} {} current={}", i, format_dmesg(l.clock),
+                       names[static_cast<int>(l.state)], f == kNoFiber ? "-" : fibers_[f]->name);
+    if (l.state == LaneState::Spinning && f != kNoFiber) {
+      out += " watching:";
+      for (const char* w : fibers_[f]->parked_words) out += fmt::format(" {}", w);
+    }
+    out += '\n';
+  }
+  for (const auto& f : fibers_) {
+    if (f->fiber->finished() || f->lane != kNoLane) continue;
+    out += fmt::format("  task {} blocked: {}\n", f->name, *f->wait_reason ? f->wait_reason : "(not running)");
+  }
+  return out;
+}
+
+}  // namespace sim

@@ -1,0 +1,100 @@
+// sim/trace.hpp
+// Structured trace events through spdlog. Every event has a subsystem (one spdlog logger each:
+// "sim", "sched", "stop_machine", ...), a level, a stable event name and key=value fields:
+//   [    0.001234] cpu2 migration/2 msm.state from=PREPARE to=DISABLE_IRQ
+// The prefix comes from a custom spdlog formatter that reads the simulation context (virtual
+// time, CPU, task), never wall time, thread ids or pointers. Events at Info and above always
+// feed the trace hash, whatever the output levels, so `--log x=warn` does not change a run's
+// hash. Sinks: text (file or stream), JSON Lines, and any spdlog sink a caller adds.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace spdlog {
+class logger;
+namespace sinks {
+class sink;
+}
+}  // namespace spdlog
+
+namespace sim {
+
+enum class Level { Trace = 0, Debug = 1, Info = 2, Warn = 3, Error = 4, Off = 6 };
+const char* to_string(Level l);
+bool level_from_string(std::string_view s, Level& out);
+
+/// What the formatter prints before the event: virtual time, CPU (or -1) and task name.
+struct TraceContext {
+  std::int64_t time_ns = 0;
+  int cpu = -1;
+  std::string_view task = "-";
+};
+
+/// One parsed event (for JSON and Chrome writers and tests).
+struct TraceRecord {
+  std::int64_t time_ns = 0;
+  int cpu = -1;
+  std::string task;
+  std::string subsys;
+  std::string level;
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+/// Splits "name k=v k=\"v w\"" into name and fields. Returns false if malformed.
+bool parse_event_payload(std::string_view payload, std::string& name,
+                         std::vector<std::pair<std::string, std::string>>& fields);
+
+class Trace {
+ public:
+  using ContextFn = std::function<TraceContext()>;
+  explicit Trace(ContextFn context);
+  ~Trace();
+  Trace(const Trace&) = delete;
+  Trace& operator=(const Trace&) = delete;
+
+  /// Output level for one subsystem (or "*" for all, including ones created later).
+  void set_level(std::string_view subsys, Level level);
+  Level level(std::string_view subsys);
+  /// True if an event at `level` in `subsys` would be hashed or printed.
+  bool enabled(std::string_view subsys, Level level);
+
+  void add_text_sink(std::ostream& os);
+  void add_jsonl_sink(std::ostream& os);
+  void add_sink(std::shared_ptr<spdlog::sinks::sink> sink);
+  /// Called for every hashed (Info+) event, with its formatted line (for ring buffers, tests).
+  void add_observer(std::function<void(const TraceContext&, std::string_view line)> fn);
+
+  /// Emits "name fields" at `level`; `fields` is already formatted as k=v pairs.
+  void emit(std::string_view subsys, Level level, std::string_view name, std::string_view fields);
+  template <class... Args>
+  void event(std::string_view subsys, Level level, std::string_view name, fmt::format_string<Args...> f,
+             Args&&... args) {
+    if (!enabled(subsys, level)) return;
+    emit(subsys, level, name, fmt::format(f, std::forward<Args>(args)...));
+  }
+
+  std::uint64_t hash() const { return hash_; }
+  std::uint64_t hashed_events() const { return hashed_events_; }
+  void flush();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+  std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+  std::uint64_t hashed_events_ = 0;
+};
+
+/// Formats a complete text line (without newline) as the text sink prints it.
+std::string format_trace_line(const TraceContext& ctx, std::string_view payload);
+
+}  // namespace sim

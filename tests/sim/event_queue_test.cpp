@@ -1,0 +1,72 @@
+#include "sim/event_queue.hpp"
+
+#include <doctest/doctest.h>
+
+#include <vector>
+
+using namespace sim;
+using namespace sim::literals;
+
+TEST_CASE("event queue: same-time events run in insertion order (FIFO)") {
+  EventQueue q;
+  std::vector<int> order;
+  for (int i = 0; i < 10; ++i) q.push(Time::zero() + 5_us, [&order, i] { order.push_back(i); });
+  Time when;
+  EventQueue::Callback fn;
+  while (q.pop_next(when, fn)) {
+    CHECK(when == Time::zero() + 5_us);
+    fn();
+  }
+  CHECK(order == std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("event queue: events run in time order regardless of insertion order") {
+  EventQueue q;
+  std::vector<int> order;
+  q.push(Time::zero() + 30_ns, [&] { order.push_back(3); });
+  q.push(Time::zero() + 10_ns, [&] { order.push_back(1); });
+  q.push(Time::zero() + 20_ns, [&] { order.push_back(2); });
+  Time when;
+  EventQueue::Callback fn;
+  while (q.pop_next(when, fn)) fn();
+  CHECK(order == std::vector<int>{1, 2, 3});
+}
+
+TEST_CASE("event queue: a cancelled event never runs and cancel is idempotent") {
+  EventQueue q;
+  int ran = 0;
+  const EventId a = q.push(Time::zero() + 1_ns, [&] { ran += 1; });
+  q.push(Time::zero() + 2_ns, [&] { ran += 10; });
+  CHECK(q.pending(a));
+  q.cancel(a);
+  q.cancel(a);
+  CHECK_FALSE(q.pending(a));
+  CHECK(q.live_count() == 1);
+  CHECK(q.next_time() == Time::zero() + 2_ns);
+  Time when;
+  EventQueue::Callback fn;
+  while (q.pop_next(when, fn)) fn();
+  CHECK(ran == 10);
+}
+
+TEST_CASE("event queue: a stale id does not cancel the event that reused its slot") {
+  EventQueue q;
+  int ran = 0;
+  const EventId a = q.push(Time::zero(), [] {});
+  q.cancel(a);
+  q.push(Time::zero(), [&] { ++ran; });  // reuses a's slot
+  q.cancel(a);
+  Time when;
+  EventQueue::Callback fn;
+  while (q.pop_next(when, fn)) fn();
+  CHECK(ran == 1);
+}
+
+TEST_CASE("event queue: background events are not counted as foreground work") {
+  EventQueue q;
+  q.push(Time::zero(), [] {}, true);
+  CHECK(q.live_count() == 1);
+  CHECK(q.foreground_count() == 0);
+  q.push(Time::zero(), [] {});
+  CHECK(q.foreground_count() == 1);
+}

@@ -1,0 +1,380 @@
+#include "sim/sim.hpp"
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include <sstream>
+
+using namespace sim;
+using namespace sim::literals;
+
+namespace {
+
+// N CPUs hand a token around a ring through one watched word, spinning with relax().
+struct TokenRing {
+  std::string trace_text;
+  RunResult result;
+  ChoiceLog log;
+  std::size_t stacks_outstanding = 0;
+};
+
+TokenRing run_ring(Config cfg, std::uint32_t rounds) {
+  TokenRing out;
+  std::ostringstream os;
+  {
+    Sim s(cfg);
+    s.trace().add_text_sink(os);
+    Watched<std::uint32_t> token(0, "token");
+    const std::uint32_t n = cfg.lanes;
+    for (std::uint32_t c = 0; c < n; ++c) {
+      const FiberId f = s.spawn(fmt::format("ring/{}", c), [&s, &token, c, n, rounds] {
+        for (std::uint32_t r = 0; r < rounds; ++r) {
+          while (token.load() != r * n + c) s.relax();
+          s.trace().event("test", Level::Info, "ring.token", "round={} cpu={}", r, c);
+          s.point();
+          token.store(token.load() + 1);
+        }
+      }, {.essential = true});
+      s.set_current(c, f);
+    }
+    out.result = s.run();
+    out.log = s.chooser().log();
+    out.stacks_outstanding = s.stack_pool().outstanding();
+  }
+  out.trace_text = os.str();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("sim: fibers run to completion and every stack returns to the pool (cpus=4)") {
+  Config cfg;
+  cfg.lanes = 4;
+  const auto r = run_ring(cfg, 5);
+  CHECK(r.result.outcome == Outcome::Completed);
+  CHECK(r.stacks_outstanding == 0);
+  CHECK(r.trace_text.find("ring.token round=4 cpu=3") != std::string::npos);
+}
+
+TEST_CASE("sim: a suspended fiber is unwound at teardown, running its destructors") {
+  int destroyed = 0;
+  std::size_t outstanding = 1;
+  {
+    struct Guard {
+      int* n;
+      ~Guard() { ++*n; }
+    };
+    Sim s(Config{});
+    const FiberId f = s.spawn("sleeper", [&s, &destroyed] {
+      Guard g{&destroyed};
+      s.halt();  // never kicked
+    });
+    s.set_current(0, f);
+    const auto r = s.run();
+    CHECK(r.outcome == Outcome::Completed);  // not essential: halting is fine
+    CHECK(destroyed == 0);
+    outstanding = s.stack_pool().outstanding();
+    CHECK(outstanding == 1);
+  }
+  CHECK(destroyed == 1);
+}
+
+TEST_CASE("sim: two runs with one seed give equal trace hashes, a different seed changes the choice log") {
+  Config cfg;
+  cfg.lanes = 4;
+  cfg.policy = PolicyKind::Random;
+  cfg.seed = 77;
+  const auto a = run_ring(cfg, 6);
+  const auto b = run_ring(cfg, 6);
+  CHECK(a.result.trace_hash == b.result.trace_hash);
+  CHECK(a.trace_text == b.trace_text);
+  CHECK(a.log == b.log);
+  CHECK(a.result.unseed == b.result.unseed);
+  cfg.seed = 78;
+  const auto c = run_ring(cfg, 6);
+  CHECK(c.log.entries() != a.log.entries());
+}
+
+TEST_CASE("sim: a random run replayed from its choice log gives a byte-identical trace") {
+  Config cfg;
+  cfg.lanes = 3;
+  cfg.policy = PolicyKind::Random;
+  cfg.seed = 2024;
+  cfg.stall_ratio = Ratio{1, 10};
+  const auto original = run_ring(cfg, 8);
+  REQUIRE(original.log.size() > 10);
+  Config rcfg = cfg;
+  rcfg.policy = PolicyKind::Replay;
+  std::string err;
+  auto parsed = ChoiceLog::parse(original.log.to_text(), err);
+  REQUIRE(parsed.has_value());
+  rcfg.replay = *parsed;
+  const auto replayed = run_ring(rcfg, 8);
+  CHECK_FALSE(replayed.result.replay_diverged_at.has_value());
+  CHECK(replayed.trace_text == original.trace_text);
+  CHECK(replayed.result.trace_hash == original.result.trace_hash);
+}
+
+TEST_CASE("sim: replay of a log from a different run reports the first divergent choice") {
+  Config cfg;
+  cfg.lanes = 3;
+  cfg.policy = PolicyKind::Random;
+  cfg.seed = 5;
+  const auto original = run_ring(cfg, 4);
+  Config rcfg = cfg;
+  rcfg.policy = PolicyKind::Replay;
+  ChoiceLog truncated;
+  for (std::size_t i = 0; i + 3 < original.log.size(); ++i) truncated.push(original.log.entries()[i]);
+  rcfg.replay = truncated;
+  const auto replayed = run_ring(rcfg, 4);
+  REQUIRE(replayed.result.replay_diverged_at.has_value());
+  CHECK(*replayed.result.replay_diverged_at == truncated.size());
+}
+
+TEST_CASE("sim: pct runs are deterministic per seed") {
+  Config cfg;
+  cfg.lanes = 4;
+  cfg.policy = PolicyKind::Pct;
+  cfg.pct_depth = 3;
+  cfg.seed = 99;
+  const auto a = run_ring(cfg, 4);
+  const auto b = run_ring(cfg, 4);
+  CHECK(a.result.outcome == Outcome::Completed);
+  CHECK(a.trace_text == b.trace_text);
+}
+
+TEST_CASE("sim: a spin-wait wakes on the write and not before") {
+  Config cfg;
+  cfg.lanes = 2;
+  cfg.relax_timeout = 1_s;  // longer than the test: only the write can wake the spinner
+  Sim s(cfg);
+  Watched<int> flag(0, "flag");
+  Time seen_at;
+  std::uint64_t steps_at_write = 0, spinner_iterations = 0;
+  const FiberId spinner = s.spawn("spinner", [&] {
+    while (flag.load() == 0) {
+      ++spinner_iterations;
+      s.relax();
+    }
+    seen_at = s.now();
+  }, {.essential = true});
+  const FiberId writer = s.spawn("writer", [&] {
+    s.wait_until(Time::zero() + 500_us);
+    steps_at_write = s.steps();
+    flag.store(1);
+  }, {.essential = true});
+  s.set_current(0, spinner);
+  s.set_current(1, writer);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Completed);
+  CHECK(seen_at >= Time::zero() + 500_us);
+  CHECK(seen_at < Time::zero() + 501_us);
+  CHECK(spinner_iterations <= 2);  // parked, not burned: O(writes), not O(iterations)
+  CHECK(r.lanes[0].spin >= 499_us);
+}
+
+TEST_CASE("sim: relax() returns at once if the word changed between the read and the relax") {
+  Config cfg;
+  cfg.lanes = 1;
+  cfg.relax_timeout = 1_s;
+  Sim s(cfg);
+  Watched<int> w(0, "w");
+  Time returned_at = Time::max();
+  const FiberId f = s.spawn("f", [&] {
+    (void)w.load();
+    w.store(1);  // our own write after the read: the read is stale
+    s.relax();
+    returned_at = s.now();
+  }, {.essential = true});
+  s.set_current(0, f);
+  s.run();
+  CHECK(returned_at < Time::zero() + 1_us);
+}
+
+TEST_CASE("sim: a parked spinner also wakes at the relax timeout quantum") {
+  Config cfg;
+  cfg.lanes = 1;
+  cfg.relax_timeout = 3_ms;
+  Sim s(cfg);
+  Watched<int> w(0, "w");
+  int wakes = 0;
+  const FiberId f = s.spawn("f", [&] {
+    while (s.now() < Time::zero() + 10_ms) {
+      (void)w.load();
+      s.relax();
+      ++wakes;
+    }
+  }, {.essential = true});
+  s.set_current(0, f);
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(wakes == 4);
+}
+
+TEST_CASE("sim: kick wakes a halted lane and wait_until reports the early wake") {
+  Config cfg;
+  cfg.lanes = 2;
+  Sim s(cfg);
+  bool early = false;
+  Time woke;
+  const FiberId sleeper = s.spawn("sleeper", [&] {
+    early = s.wait_until(Time::zero() + 1_s);
+    woke = s.now();
+  }, {.essential = true});
+  s.set_current(0, sleeper);
+  s.at(Time::zero() + 2_ms, [&] { s.kick(0, s.now()); });
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(early);
+  CHECK(woke == Time::zero() + 2_ms);
+}
+
+TEST_CASE("sim: the step bound is reported, not hung") {
+  Config cfg;
+  cfg.max_steps = 1000;
+  Sim s(cfg);
+  const FiberId f = s.spawn("forever", [&] { for (;;) s.point(); }, {.essential = true});
+  s.set_current(0, f);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::StepLimit);
+  CHECK(r.steps == 1000);
+}
+
+TEST_CASE("sim: the virtual-time bound is reported, not hung") {
+  Config cfg;
+  cfg.max_time = Time::zero() + 5_ms;
+  Sim s(cfg);
+  const FiberId f = s.spawn("forever", [&] { for (;;) s.yield_point(100_us); }, {.essential = true});
+  s.set_current(0, f);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::TimeLimit);
+  CHECK(r.end_time <= Time::zero() + 5_ms);
+}
+
+TEST_CASE("sim: a deadlock is reported with each fiber's state") {
+  Config cfg;
+  cfg.lanes = 2;
+  Sim s(cfg);
+  const FiberId a = s.spawn("waiter-a", [&] {
+    s.set_wait_reason(s.this_fiber(), "D wait_for_completion");
+    s.halt();
+  }, {.essential = true});
+  s.set_current(0, a);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Deadlock);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->kind == "deadlock");
+  CHECK(r.failure->message.find("waiter-a") != std::string::npos);
+  CHECK(r.failure->message.find("halted") != std::string::npos);
+}
+
+TEST_CASE("sim: a livelock (everyone spins, nobody writes) is reported") {
+  Config cfg;
+  cfg.lanes = 2;
+  cfg.relax_timeout = 10_ms;
+  cfg.livelock_after = 1_s;
+  Sim s(cfg);
+  Watched<int> a(0, "flag_a"), b(0, "flag_b");
+  const FiberId fa = s.spawn("spin-a", [&] { while (b.load() == 0) s.relax(); }, {.essential = true});
+  const FiberId fb = s.spawn("spin-b", [&] { while (a.load() == 0) s.relax(); }, {.essential = true});
+  s.set_current(0, fa);
+  s.set_current(1, fb);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Livelock);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->message.find("flag_b") != std::string::npos);
+  CHECK(r.end_time < Time::zero() + 2_s);
+}
+
+TEST_CASE("sim: an exception escaping a fiber becomes a failure with time, fiber name and seed") {
+  Config cfg;
+  cfg.seed = 31337;
+  Sim s(cfg);
+  const FiberId f = s.spawn("thrower", [&] {
+    s.yield_point(7_us);
+    throw std::runtime_error("boom");
+  }, {.essential = true});
+  s.set_current(0, f);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Failed);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->kind == "exception");
+  CHECK(r.failure->message == "boom");
+  CHECK(r.failure->task == "thrower");
+  CHECK(r.failure->seed == 31337);
+  CHECK(r.failure->time == Time::zero() + 7_us);
+}
+
+TEST_CASE("sim: a checker registered with the engine runs after every step and stops the run") {
+  Config cfg;
+  Sim s(cfg);
+  Watched<int> counter(0, "counter");
+  int checks = 0;
+  s.add_checker("counter<5", [&] {
+    ++checks;
+    if (counter.peek() >= 5) s.fail("counter-too-big", fmt::format("counter={}", counter.peek()));
+  });
+  const FiberId f = s.spawn("inc", [&] { for (int i = 0; i < 100; ++i) { counter.store(i + 1); s.point(); } },
+                            {.essential = true});
+  s.set_current(0, f);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Failed);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->kind == "counter-too-big");
+  CHECK(counter.peek() == 5);
+  CHECK(checks == 5);
+}
+
+TEST_CASE("sim: CPUs advance in virtual time with bounded skew") {
+  Config cfg;
+  cfg.lanes = 2;
+  cfg.skew = 5_us;
+  cfg.policy = PolicyKind::Random;
+  Sim s(cfg);
+  Duration max_skew;
+  s.add_checker("skew", [&] {
+    const Time a = s.lane_clock(0), b = s.lane_clock(1);
+    const Duration d = a > b ? a - b : b - a;
+    if (d > max_skew) max_skew = d;
+  });
+  for (LaneId l = 0; l < 2; ++l) {
+    const FiberId f = s.spawn(fmt::format("w{}", l), [&] { for (int i = 0; i < 2000; ++i) s.yield_point(1_us); },
+                              {.essential = true});
+    s.set_current(l, f);
+  }
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(max_skew <= 6_us);  // window + one step cost
+}
+
+TEST_CASE("sim: granularity decides which accesses are interleaving points") {
+  for (auto g : {Granularity::Locks, Granularity::Shared}) {
+    Config cfg;
+    cfg.granularity = g;
+    Sim s(cfg);
+    Watched<int> w(0, "w");
+    const FiberId f = s.spawn("f", [&] { for (int i = 0; i < 10; ++i) w.store(i); }, {.essential = true});
+    s.set_current(0, f);
+    const auto r = s.run();
+    CHECK(r.steps == (g == Granularity::Shared ? 11u : 1u));
+  }
+}
+
+TEST_CASE("sim: switch_to hands the CPU to another fiber, which can hand it back") {
+  Sim s(Config{});
+  std::string order;
+  FiberId a = kNoFiber, b = kNoFiber;
+  a = s.spawn("a", [&] {
+    order += "a1 ";
+    s.switch_to(b);
+    order += "a2 ";
+  }, {.essential = true});
+  b = s.spawn("b", [&] {
+    order += "b1 ";
+    s.switch_to(a);
+    order += "b2 ";
+  }, {.essential = true});
+  s.on_fiber_exit([&](LaneId l, FiberId f) {
+    if (f == a && !s.fiber_finished(b)) s.set_current(l, b);
+  });
+  s.set_current(0, a);
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(order == "a1 b1 a2 b2 ");
+}
