@@ -187,6 +187,7 @@ class Sim {
   /// Fills time/step/cpu/task/seed and records. `place` helps bucketing.
   void fail(std::string kind, std::string message, std::string place = {});
   bool failed() const { return failure_.has_value(); }
+  const std::optional<Failure>& failure() const { return failure_; }
   std::uint64_t steps() const { return steps_; }
 
   // ---- tracing ----
@@ -355,7 +356,13 @@ class Watched : public WatchedBase {
     return old;
   }
   const T& peek() const { return v_; }
+  /// Initialisation only: no version bump, no wake-up.
   void poke(T v) { v_ = v; }
+  /// A write that wakes watchers but is not an interleaving point (for scheduler internals).
+  void set_quiet(T v) {
+    v_ = v;
+    after_write();
+  }
 
  private:
   T v_;

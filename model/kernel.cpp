@@ -1,0 +1,150 @@
+// model/kernel.cpp — the machine: construction, boot (init/main.c start_kernel(), the
+// boot-CPU parts of kernel/cpu.c), the oracle sink and the end-of-run checks.
+#include "model/kernel.hpp"
+
+#include "model/cpu.hpp"
+#include "model/kthread.hpp"
+#include "model/lockdep.hpp"
+#include "model/smpboot.hpp"
+#include "model/stop_machine.hpp"
+
+#include <fmt/format.h>
+
+namespace model {
+
+namespace {
+thread_local Kernel* tl_kernel = nullptr;
+
+sim::Config engine_config(const KernelConfig& cfg) {
+  sim::Config c = cfg.sim;
+  c.lanes = cfg.nr_cpus;
+  return c;
+}
+}  // namespace
+
+Kernel& kernel() {
+  SIM_ASSERT_MSG(tl_kernel != nullptr, "no simulated kernel on this thread");
+  return *tl_kernel;
+}
+Kernel* kernel_or_null() { return tl_kernel; }
+
+Kernel::Kernel(KernelConfig c)
+    : cfg(std::move(c)), knobs(cfg.knobs), sim(engine_config(cfg)), nr_cpu_ids(cfg.nr_cpus) {
+  SIM_ASSERT_MSG(tl_kernel == nullptr, "one simulated kernel per thread at a time");
+  SIM_ASSERT(cfg.nr_cpus >= 1);
+  if (cfg.present == 0 || cfg.present > cfg.nr_cpus) cfg.present = cfg.nr_cpus;
+  if (cfg.online_at_boot == 0 || cfg.online_at_boot > cfg.present) cfg.online_at_boot = cfg.present;
+  if (cfg.smt == 0) cfg.smt = 1;
+  tl_kernel = this;
+  for (cpumask* m : {&cpu_possible_mask, &cpu_present_mask, &cpu_enabled_mask, &cpu_online_mask, &cpu_active_mask,
+                     &cpu_dying_mask})
+    *m = cpumask(nr_cpu_ids);
+  rqs.resize(nr_cpu_ids);
+  hp_state.assign(nr_cpu_ids, 0);
+  for (unsigned i = 0; i < nr_cpu_ids; ++i) rqs[i].cpu = i;
+  lockdep = std::make_unique<Lockdep>();
+  cpu = std::make_unique<cpu_globals>();
+  sm = make_stop_machine_globals(nr_cpu_ids);
+  sb = make_smpboot_globals();
+  sim.on_point([] { irq_and_preempt_point(); });
+  // kernel: do_task_dead() -> __schedule(): the CPU switches to the next task.
+  sim.on_fiber_exit([this](sim::LaneId lane, sim::FiberId) {
+    rq* r = &rqs[lane];
+    task_struct* dead = r->curr;
+    dead->on_rq = false;
+    dead->on_cpu.set_quiet(false);
+    task_struct* next = (r->stop && r->stop->on_rq && r->stop->state == TASK_RUNNING) ? r->stop : nullptr;
+    if (next == nullptr && !r->fair.empty()) {
+      next = r->fair.front();
+      r->fair.pop_front();
+    }
+    if (next == nullptr) next = r->idle;
+    r->curr = next;
+    next->on_cpu.set_quiet(true);
+    sim.trace().event("sched", sim::Level::Info, "sched.exit", "cpu={} prev={} next={}", lane, dead->comm, next->comm);
+    sim.set_current(lane, next->fiber);
+  });
+}
+
+Kernel::~Kernel() {
+  tl_kernel = nullptr;  // fibers unwound by ~Sim must not reach into a half-destroyed kernel
+}
+
+void Kernel::oracle(const std::string& id, const std::string& message, const std::string& place) {
+  sim.fail(id, message, place);
+}
+
+task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::function<void()> body, bool essential) {
+  auto t = std::make_unique<task_struct>();
+  task_struct* p = t.get();
+  p->pid = static_cast<int>(tasks.size());
+  p->comm = std::move(comm);
+  p->cpu = cpu_id;
+  p->essential = essential;
+  p->fiber = sim.spawn(p->comm, std::move(body), {.essential = essential, .user = p});
+  tasks.push_back(std::move(t));
+  return p;
+}
+
+// SIM: until kernel/cpu.c's state machine exists (issue 4), secondary CPUs are brought up by a
+// direct sequence with the kernel's ordering: threads created parked (CREATE_THREADS), CPU
+// online, stopper unparked before the CPU runs tasks (cpuhp_online_idle), smpboot threads
+// unparked (AP_SMPBOOT_THREADS), CPU active (AP_ACTIVE).
+static void bringup_cpu_direct(unsigned cpu) {
+  auto& k = kernel();
+  smpboot_create_threads(cpu);
+  tick_start(cpu);
+  set_cpu_online(cpu, true);
+  stop_machine_unpark(cpu);
+  k.hp_state[cpu] = 1;
+  smpboot_unpark_threads(cpu);
+  set_cpu_active(cpu, true);
+}
+
+static void smp_init() {
+  auto& k = kernel();
+  for (unsigned cpu = 1; cpu < k.cfg.online_at_boot; ++cpu) bringup_cpu_direct(cpu);
+  k.sim.trace().event("cpu", sim::Level::Info, "smp.booted", "online={}", cpumask_pr(&k.cpu_online_mask));
+}
+
+void Kernel::start_kernel(std::function<void()> init_body) {
+  // kernel: boot_cpu_init()
+  for (unsigned c = 0; c < nr_cpu_ids; ++c) cpumask_set_cpu(c, &cpu_possible_mask);
+  for (unsigned c = 0; c < cfg.present; ++c) {
+    cpumask_set_cpu(c, &cpu_present_mask);
+    cpumask_set_cpu(c, &cpu_enabled_mask);
+  }
+  cpumask_set_cpu(0, &cpu_online_mask);
+  cpumask_set_cpu(0, &cpu_active_mask);
+  num_online_cpus_.poke(1);
+  hp_state[0] = 1;
+  for (unsigned c = 0; c < nr_cpu_ids; ++c) init_idle(c);
+  task_struct* init = create_task("init", 0, [this, body = std::move(init_body)] {
+    cpu_stop_init();
+    if (boot_hook) boot_hook();
+    else smp_init();
+    system_running = true;
+    if (body) body();
+  }, /*essential=*/true);
+  init->state = TASK_RUNNING;
+  init->on_rq = true;
+  rqs[0].fair.push_back(init);
+  rqs[0].need_resched = true;
+  tick_start(0);
+}
+
+sim::RunResult Kernel::run() {
+  sim::RunResult r = sim.run();
+  if (!r.failure && r.outcome == sim::Outcome::Completed) {
+    final_checks();
+    if (sim.failure()) {
+      r.outcome = sim::Outcome::Failed;
+      r.failure = sim.failure();
+    }
+  }
+  return r;
+}
+
+void Kernel::final_checks() { stop_machine_final_checks(); }
+
+}  // namespace model

@@ -1,0 +1,259 @@
+// model/kernel.hpp — the simulated machine's global state and the scheduler core.
+// Models the parts of kernel/sched/core.c, kernel/softirq.c (irq entry/exit), kernel/sched/idle.c
+// and include/linux/{preempt,irqflags,sched}.h that the synchronisation stack relies on.
+//
+// One Kernel per simulation (kernel() is thread-local, like sim::Sim::current()). Each CPU is a
+// sim lane; its current task is the lane's running fiber. Interrupts are pending per CPU and are
+// delivered on the interrupted task's fiber at its next interleaving point when irqs are on
+// (NMIs regardless), exactly where real hardware would take them.
+//
+// SIM: preempt_count is kept per task (the kernel keeps it per CPU but saves/restores it
+//      across schedule(), which is equivalent for everything modelled here).
+// SIM: one run queue per CPU with three classes: stop (the stopper), fair (round-robin FIFO,
+//      rotated at the tick), idle. No load balancing: tasks run only on task_cpu().
+// Not modelled: CFS weights, priorities inside the fair class, migration between CPUs other
+//      than explicit binding, softirqs as a separate context.
+#pragma once
+
+#include "model/cpumask.hpp"
+#include "sim/sim.hpp"
+
+#include <cerrno>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace model {
+
+// include/uapi/asm-generic/errno-base.h / errno.h: the host's <cerrno> macros, checked to
+// carry the kernel's values (they do on Linux), so model code reads like the kernel.
+static_assert(EPERM == 1 && ENOENT == 2 && EINTR == 4 && EIO == 5 && EAGAIN == 11 && ENOMEM == 12);
+static_assert(EBUSY == 16 && EINVAL == 22 && ENOSPC == 28 && EDEADLK == 35 && ENOSYS == 38);
+static_assert(EOPNOTSUPP == 95 && ECANCELED == 125);
+
+// include/linux/sched.h task states (bit values as in the kernel).
+inline constexpr unsigned TASK_RUNNING = 0x0000;
+inline constexpr unsigned TASK_INTERRUPTIBLE = 0x0001;
+inline constexpr unsigned TASK_UNINTERRUPTIBLE = 0x0002;
+inline constexpr unsigned TASK_PARKED = 0x0040;
+inline constexpr unsigned TASK_DEAD = 0x0080;
+inline constexpr unsigned TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+
+enum class sched_class_id { idle, fair, stop };
+
+struct kthread;
+struct held_lock {
+  std::string key;  ///< lock class (+ "/subclass")
+  bool raw_spin;    ///< a raw spinlock: holding one across schedule() is a bug
+  bool read;
+};
+
+struct task_struct {
+  int pid = 0;
+  std::string comm;
+  sim::FiberId fiber = sim::kNoFiber;
+  unsigned cpu = 0;                  ///< task_cpu()
+  unsigned state = TASK_UNINTERRUPTIBLE;  ///< __state; new tasks sleep until first woken
+  bool on_rq = false;
+  sched_class_id sched_class = sched_class_id::fair;
+  int preempt_count = 0;
+  sim::Watched<bool> on_cpu{false, "task.on_cpu"};
+  kthread* kt = nullptr;             ///< non-null for kernel threads
+  std::vector<held_lock> held_locks;
+  bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
+  bool essential = false;
+  bool acts_for_hotplug_writer = false;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
+  const char* wait_reason = "";
+};
+
+/// A pending interrupt: a name for the trace and the handler to run in hardirq context.
+struct pending_irq {
+  const char* name;
+  std::function<void()> handler;
+};
+
+/// Per-CPU state: the run queue plus the CPU's virtual interrupt flag and pending interrupts.
+struct rq {
+  unsigned cpu = 0;
+  task_struct* curr = nullptr;
+  task_struct* idle = nullptr;
+  task_struct* stop = nullptr;        ///< the stop-class task (sched_set_stop_task)
+  std::deque<task_struct*> fair;      ///< runnable fair tasks, not running
+  bool need_resched = false;
+  bool irqs_disabled = false;         ///< the virtual IF flag (true = interrupts masked)
+  int in_irq = 0;
+  int in_nmi = 0;
+  bool in_schedule = false;
+  std::deque<pending_irq> pending;
+  std::deque<pending_irq> pending_nmi;
+  bool tick_pending = false;
+  sim::EventId tick_ev;
+  bool tick_stopped = true;           ///< NO_HZ idle: no tick while idle
+  // stop_machine participation, for the I-SM oracles (-1 = not inside multi_cpu_stop)
+  int msm_cur = -1;
+  std::uint64_t nr_switches = 0;
+  std::uint64_t nr_irqs = 0;
+};
+
+/// Deliberate deviations for tests (each oracle must be seen firing) and, later, the bug zoo.
+struct Knobs {
+  bool msm_skip_irq_disable = false;     ///< multi_cpu_stop does not disable irqs (I-SM-4)
+  bool msm_skip_ack = false;             ///< a participant never acks PREPARE (I-SM-17 / hang)
+  bool msm_double_fn = false;            ///< the active CPU calls fn twice (I-SM-3)
+  bool msm_enable_irqs_on_exit = false;  ///< B18: enable instead of restoring (I-SM-6)
+  bool stop_one_cpu_double_queue = false;  ///< queue one work twice (I-SM-8)
+  bool stopper_no_wake = false;          ///< queueing forgets the wake-up (I-SM-14)
+  bool set_state_skip_reset = false;     ///< set_state forgets to reset thread_ack (I-SM-2)
+  bool set_state_skip_state = false;     ///< set_state jumps a state (I-SM-1)
+  bool stopper_park_nonempty = false;    ///< park the stopper with works still queued (I-SM-9)
+  bool two_works_ignore_in_progress = false;  ///< B1/B15: skip the stop_cpus_in_progress check
+  bool stop_fn_sleeps = false;           ///< a stop callback sleeps (I-SM-16)
+  bool smpboot_wrong_cpu = false;        ///< smpboot thread runs on a foreign CPU (I-SB-2)
+  bool smpboot_double_setup = false;     ///< setup called twice (I-SB-1)
+  bool kthread_park_early_return = false;  ///< B19: park returns before the thread is off-CPU (I-SB-3)
+  bool smpboot_skip_park = false;        ///< smpboot_park_threads skips a thread (I-SB-4)
+  bool smpboot_duplicate_create = false; ///< create a second thread for one (desc, cpu) (I-SB-5)
+  bool stop_machine_with_disabled = false;  ///< stop_machine while a stopper is disabled (I-SM-11)
+  bool stop_cpus_no_mutex = false;       ///< stop_cpus without stop_cpus_mutex (I-SM-12)
+  bool done_double_signal = false;       ///< signal a done twice (I-SM-7)
+  bool queue_order_inverted = false;     ///< queue two multi-CPU works in opposite orders (I-SM-13)
+  bool state_publish_early = false;      ///< B17: state visible before thread_ack reset (I-SM-15)
+  bool quiescence_break = false;         ///< a task switched out holding a raw spinlock (I-SM-5)
+  bool unpark_before_online = false;     ///< stopper enabled while the CPU is offline (I-SM-10)
+};
+
+struct KernelConfig {
+  unsigned nr_cpus = 4;           ///< possible CPUs (NR_CPUS for this run)
+  unsigned present = 0;           ///< 0 = all possible
+  unsigned online_at_boot = 0;    ///< 0 = all present
+  unsigned smt = 1;               ///< hardware threads per core (siblings are consecutive ids)
+  unsigned hz = 250;
+  sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
+  sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
+  Knobs knobs;
+};
+
+struct stop_machine_globals;
+struct smpboot_globals;
+struct cpu_globals;
+class Lockdep;
+
+class Kernel {
+ public:
+  explicit Kernel(KernelConfig cfg);
+  ~Kernel();
+  Kernel(const Kernel&) = delete;
+  Kernel& operator=(const Kernel&) = delete;
+
+  KernelConfig cfg;
+  Knobs& knobs;
+  sim::Sim sim;
+  unsigned nr_cpu_ids;
+  cpumask cpu_possible_mask, cpu_present_mask, cpu_enabled_mask, cpu_online_mask, cpu_active_mask,
+      cpu_dying_mask;
+  sim::Watched<int> num_online_cpus_{0, "__num_online_cpus"};
+  std::vector<rq> rqs;
+  std::vector<std::unique_ptr<task_struct>> tasks;
+  std::vector<std::unique_ptr<kthread>> kthreads;
+  std::unique_ptr<Lockdep> lockdep;
+  std::unique_ptr<stop_machine_globals> sm;
+  std::unique_ptr<smpboot_globals> sb;
+  std::unique_ptr<cpu_globals> cpu;
+  /// Per-CPU hotplug progress used by oracles until kernel/cpu.c lands (see cpuhp).
+  std::vector<int> hp_state;
+
+  /// Called at every scheduler tick on the ticking CPU (hardirq context).
+  std::vector<std::function<void(unsigned cpu)>> tick_hooks;
+
+  /// Records an oracle violation (kind = invariant id such as "I-SM-4") and stops the run.
+  void oracle(const std::string& id, const std::string& message, const std::string& place = {});
+  /// Runs `fn` as the body of task "init" on CPU 0 after boot, then the run goes on until idle.
+  void start_kernel(std::function<void()> init_body);
+  /// After run(): checks that need the whole run (works never executed, ...).
+  void final_checks();
+  sim::RunResult run();
+  std::function<void()> boot_hook;  ///< replaces the default boot (smp_init) when set
+  bool system_running = false;      ///< SYSTEM_RUNNING: set once boot finished
+
+  task_struct* create_task(std::string comm, unsigned cpu, std::function<void()> body, bool essential = false);
+};
+
+/// The kernel of the simulation running on this thread.
+Kernel& kernel();
+Kernel* kernel_or_null();
+
+// ---- include/linux/smp.h, sched.h ----
+unsigned smp_processor_id();
+/// `current`: the task running on this CPU (the interrupted task inside an irq handler).
+struct current_accessor {
+  operator task_struct*() const;
+  task_struct* operator->() const;
+};
+inline constexpr current_accessor current{};
+rq* cpu_rq(unsigned cpu);
+rq* this_rq();
+unsigned task_cpu(const task_struct* p);
+bool cpu_online(unsigned cpu);
+bool cpu_active(unsigned cpu);
+unsigned num_online_cpus();
+unsigned num_active_cpus();
+void set_cpu_online(unsigned cpu, bool online);
+void set_cpu_active(unsigned cpu, bool active);
+
+// ---- include/linux/preempt.h ----
+void preempt_disable();
+void preempt_enable();
+void preempt_enable_no_resched();
+void preempt_count_inc();
+void preempt_count_dec();
+int preempt_count();
+bool preemptible();
+bool in_interrupt();
+
+// ---- include/linux/irqflags.h ----
+void local_irq_disable();
+void local_irq_enable();
+unsigned long local_irq_save();
+void local_irq_restore(unsigned long flags);
+void hard_irq_disable();
+bool irqs_disabled();
+bool irqs_disabled_flags(unsigned long flags);
+
+// ---- kernel/sched/core.c ----
+void schedule();
+void schedule_preempt_disabled();
+void cond_resched();
+void set_current_state(unsigned state);
+void set_special_state(unsigned state);
+int wake_up_process(task_struct* p);
+int wake_up_state(task_struct* p, unsigned state);
+void sched_set_stop_task(unsigned cpu, task_struct* stop);
+/// SIM: sleep `d` of virtual time (msleep / schedule_timeout_uninterruptible).
+void schedule_timeout_uninterruptible(sim::Duration d);
+/// Busy loop for `d` of virtual time in the current context (irqs/preemption as they are).
+void busy_loop(sim::Duration d, bool touch_watchdog = false);
+
+// ---- interrupts ----
+/// Makes an interrupt pending on `cpu`; it runs in hardirq context when that CPU has irqs on.
+void raise_irq(unsigned cpu, const char* name, std::function<void()> handler);
+/// An NMI: delivered at the CPU's next interleaving point regardless of the irq flag.
+void raise_nmi(unsigned cpu, const char* name, std::function<void()> handler);
+/// Delivers what is deliverable now and preempts if needed (the model's interleaving-point hook).
+void irq_and_preempt_point();
+void cpu_relax();
+
+// ---- hooks the watchdog and RCU models fill (issue 4); here they are traced ----
+void touch_nmi_watchdog();
+void rcu_momentary_eqs();
+extern std::function<void()> touch_nmi_watchdog_hook;
+extern std::function<void()> rcu_momentary_eqs_hook;
+
+/// Starts the idle task of `cpu` and makes it the CPU's running task.
+void init_idle(unsigned cpu);
+/// Starts/stops the periodic tick of `cpu` (NO_HZ idle stops it).
+void tick_start(unsigned cpu);
+void tick_stop(unsigned cpu);
+
+}  // namespace model

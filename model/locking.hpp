@@ -1,0 +1,90 @@
+// model/locking.hpp — raw spinlocks, mutexes, completions, atomics and the percpu rwsem, as in
+// include/linux/{spinlock,mutex,completion,atomic,percpu-rwsem}.h and kernel/sched/completion.c.
+// Every lock operation and atomic is an interleaving point at granularity "locks"; spinning on
+// a held lock parks in cpu_relax() until the lock word is written. Lock classes feed lockdep.
+// SIM: raw_spin_lock_irqsave takes `flags` by reference (the kernel's is a macro on an lvalue).
+#pragma once
+
+#include "model/kernel.hpp"
+
+#include <deque>
+
+namespace model {
+
+inline constexpr int SINGLE_DEPTH_NESTING = 1;
+
+struct raw_spinlock_t {
+  explicit raw_spinlock_t(const char* cls = "raw_spinlock") : name(cls) {}
+  sim::Watched<int> locked{0, "raw_spinlock.locked"};  ///< owner cpu + 1, 0 = free
+  const char* name;
+};
+
+void raw_spin_lock(raw_spinlock_t* l);
+void raw_spin_lock_nested(raw_spinlock_t* l, int subclass);
+void raw_spin_unlock(raw_spinlock_t* l);
+void raw_spin_lock_irq(raw_spinlock_t* l);
+void raw_spin_unlock_irq(raw_spinlock_t* l);
+void raw_spin_lock_irqsave(raw_spinlock_t* l, unsigned long& flags);
+void raw_spin_unlock_irqrestore(raw_spinlock_t* l, unsigned long flags);
+bool raw_spin_is_locked(const raw_spinlock_t* l);
+
+struct mutex {
+  explicit mutex(const char* cls = "mutex") : name(cls) {}
+  task_struct* owner = nullptr;
+  std::deque<task_struct*> waiters;
+  const char* name;
+};
+void mutex_lock(mutex* m);
+int mutex_trylock(mutex* m);
+void mutex_unlock(mutex* m);
+bool mutex_is_locked(const mutex* m);
+
+struct completion {
+  explicit completion(const char* cls = "completion") : wait_lock(cls) {}
+  unsigned done = 0;
+  std::deque<task_struct*> waiters;
+  raw_spinlock_t wait_lock;
+};
+inline constexpr unsigned UINT_MAX_DONE = 0xffffffffu;
+void init_completion(completion* x);
+void reinit_completion(completion* x);
+void complete(completion* x);
+void complete_all(completion* x);
+void wait_for_completion(completion* x);
+bool completion_done(completion* x);
+
+struct atomic_t {
+  explicit atomic_t(int v = 0, const char* name = "atomic_t") : counter(v, name) {}
+  sim::Watched<int> counter;
+};
+int atomic_read(const atomic_t* v);
+void atomic_set(atomic_t* v, int i);
+void atomic_inc(atomic_t* v);
+void atomic_dec(atomic_t* v);
+bool atomic_dec_and_test(atomic_t* v);
+int atomic_add_return(int i, atomic_t* v);
+
+/// cpu_hotplug_lock is one of these (kernel/cpu.c: DEFINE_STATIC_PERCPU_RWSEM).
+struct percpu_rw_semaphore {
+  explicit percpu_rw_semaphore(const char* cls) : name(cls) {}
+  int readers = 0;
+  task_struct* writer = nullptr;
+  bool writer_waiting = false;
+  std::deque<task_struct*> waiters;
+  const char* name;
+};
+void percpu_down_read(percpu_rw_semaphore* s);
+void percpu_up_read(percpu_rw_semaphore* s);
+void percpu_down_write(percpu_rw_semaphore* s);
+void percpu_up_write(percpu_rw_semaphore* s);
+
+// kernel/cpu.c: cpus_read_lock() and friends over cpu_hotplug_lock.
+void cpus_read_lock();
+void cpus_read_unlock();
+void cpus_write_lock();
+void cpus_write_unlock();
+/// True if the current task holds cpu_hotplug_lock (read or write) or runs on the writer's behalf.
+bool lockdep_cpus_held();
+percpu_rw_semaphore& cpu_hotplug_lock();
+
+}  // namespace model

@@ -1,0 +1,393 @@
+// model/sched.cpp — models kernel/sched/core.c (schedule, try_to_wake_up, preemption points),
+// kernel/sched/idle.c (do_idle) and the irq entry/exit paths, on sim lanes and fibers.
+// Not modelled: see model/kernel.hpp.
+#include "model/kernel.hpp"
+#include "model/lockdep.hpp"
+#include "model/stop_machine.hpp"
+
+#include <fmt/format.h>
+
+namespace model {
+
+std::function<void()> touch_nmi_watchdog_hook;
+std::function<void()> rcu_momentary_eqs_hook;
+
+unsigned smp_processor_id() {
+  auto& s = kernel().sim;
+  SIM_ASSERT_MSG(s.in_fiber(), "smp_processor_id() outside a CPU context");
+  return s.this_lane();
+}
+
+rq* cpu_rq(unsigned cpu) { return &kernel().rqs[cpu]; }
+rq* this_rq() { return cpu_rq(smp_processor_id()); }
+unsigned task_cpu(const task_struct* p) { return p->cpu; }
+
+current_accessor::operator task_struct*() const { return this_rq()->curr; }
+task_struct* current_accessor::operator->() const { return this_rq()->curr; }
+
+// ---------------------------------------------------------------------------------------------
+// include/linux/preempt.h
+
+int preempt_count() { return current->preempt_count; }
+void preempt_count_inc() { ++current->preempt_count; }
+void preempt_count_dec() {
+  SIM_ASSERT_MSG(current->preempt_count > 0, "preempt_count underflow");
+  --current->preempt_count;
+}
+void preempt_disable() { preempt_count_inc(); }
+void preempt_enable_no_resched() { preempt_count_dec(); }
+
+bool preemptible() {
+  rq* r = this_rq();
+  return r->curr->preempt_count == 0 && !r->irqs_disabled && r->in_irq == 0 && r->in_nmi == 0;
+}
+
+bool in_interrupt() {
+  rq* r = this_rq();
+  return r->in_irq > 0 || r->in_nmi > 0;
+}
+
+static void preempt_check(rq* r) {
+  if (r->need_resched && !r->in_schedule && r->curr->preempt_count == 0 && !r->irqs_disabled && r->in_irq == 0 &&
+      r->in_nmi == 0)
+    schedule();
+}
+
+void preempt_enable() {
+  preempt_count_dec();
+  preempt_check(this_rq());
+}
+
+// ---------------------------------------------------------------------------------------------
+// include/linux/irqflags.h
+
+static void trace_irq(rq* r, bool off) {
+  auto& k = kernel();
+  if (k.sim.trace().enabled("irq", sim::Level::Debug))
+    k.sim.trace().event("irq", sim::Level::Debug, off ? "irq.off" : "irq.on", "cpu={}", r->cpu);
+}
+
+static void deliver_pending(rq* r);
+
+void local_irq_disable() {
+  rq* r = this_rq();
+  if (!r->irqs_disabled) trace_irq(r, true);
+  r->irqs_disabled = true;
+}
+
+void local_irq_enable() {
+  rq* r = this_rq();
+  if (r->irqs_disabled) trace_irq(r, false);
+  r->irqs_disabled = false;
+  deliver_pending(r);
+  preempt_check(r);
+}
+
+unsigned long local_irq_save() {
+  rq* r = this_rq();
+  const unsigned long flags = r->irqs_disabled ? 1 : 0;
+  local_irq_disable();
+  return flags;
+}
+
+void local_irq_restore(unsigned long flags) {
+  if (irqs_disabled_flags(flags)) local_irq_disable();
+  else local_irq_enable();
+}
+
+void hard_irq_disable() { local_irq_disable(); }
+bool irqs_disabled() { return this_rq()->irqs_disabled; }
+bool irqs_disabled_flags(unsigned long flags) { return flags != 0; }
+
+// ---------------------------------------------------------------------------------------------
+// Interrupt delivery: on the interrupted task's fiber, at its interleaving points.
+
+static void run_handler(rq* r, pending_irq& irq, bool nmi) {
+  auto& k = kernel();
+  const bool was_off = r->irqs_disabled;
+  if (nmi) ++r->in_nmi; else ++r->in_irq;
+  r->irqs_disabled = true;
+  ++r->nr_irqs;
+  if (!nmi) stop_machine_irq_entry_check(r->cpu);
+  if (k.sim.trace().enabled("irq", sim::Level::Debug))
+    k.sim.trace().event("irq", sim::Level::Debug, nmi ? "nmi.entry" : "irq.entry", "cpu={} irq={}", r->cpu, irq.name);
+  irq.handler();
+  r->irqs_disabled = was_off;
+  if (nmi) --r->in_nmi; else --r->in_irq;
+}
+
+static void deliver_pending(rq* r) {
+  if (r->in_irq > 0 || r->in_nmi > 0) return;
+  while (!r->pending_nmi.empty()) {
+    pending_irq irq = std::move(r->pending_nmi.front());
+    r->pending_nmi.pop_front();
+    run_handler(r, irq, true);
+  }
+  while (!r->irqs_disabled && !r->pending.empty()) {
+    pending_irq irq = std::move(r->pending.front());
+    r->pending.pop_front();
+    run_handler(r, irq, false);
+  }
+}
+
+void irq_and_preempt_point() {
+  auto& k = kernel();
+  if (!k.sim.in_fiber()) return;
+  rq* r = cpu_rq(k.sim.this_lane());
+  if (r->in_schedule) return;
+  deliver_pending(r);
+  preempt_check(r);
+}
+
+void raise_irq(unsigned cpu, const char* name, std::function<void()> handler) {
+  auto& k = kernel();
+  rq* r = cpu_rq(cpu);
+  r->pending.push_back(pending_irq{name, std::move(handler)});
+  if (!r->irqs_disabled) k.sim.kick(cpu, k.sim.now());
+}
+
+void raise_nmi(unsigned cpu, const char* name, std::function<void()> handler) {
+  auto& k = kernel();
+  cpu_rq(cpu)->pending_nmi.push_back(pending_irq{name, std::move(handler)});
+  k.sim.kick(cpu, k.sim.now());
+}
+
+void cpu_relax() { kernel().sim.relax(); }
+
+void touch_nmi_watchdog() {
+  if (touch_nmi_watchdog_hook) touch_nmi_watchdog_hook();
+}
+
+void rcu_momentary_eqs() {
+  if (rcu_momentary_eqs_hook) rcu_momentary_eqs_hook();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tick (kernel/time/tick-sched.c, scheduler_tick): periodic while the CPU is not idle.
+
+static void scheduler_tick(unsigned cpu) {
+  auto& k = kernel();
+  rq* r = cpu_rq(cpu);
+  r->tick_pending = false;
+  for (auto& hook : k.tick_hooks) hook(cpu);
+  if (r->curr->sched_class == sched_class_id::fair && !r->fair.empty()) r->need_resched = true;
+}
+
+static void tick_arm(unsigned cpu) {
+  auto& k = kernel();
+  rq* r = cpu_rq(cpu);
+  const sim::Duration period = sim::Duration::ns(1'000'000'000LL / k.cfg.hz);
+  const sim::Time now = k.sim.now();
+  // Ticks are aligned to multiples of the period, like a real periodic tick.
+  const sim::Time next = sim::Time::zero() + period * ((now - sim::Time::zero()) / period + 1);
+  r->tick_ev = k.sim.at(next, [cpu] {
+    auto& kk = kernel();
+    rq* rr = cpu_rq(cpu);
+    rr->tick_ev = sim::EventId{};
+    if (rr->tick_stopped) return;
+    if (!rr->tick_pending) {
+      rr->tick_pending = true;
+      raise_irq(cpu, "tick", [cpu] { scheduler_tick(cpu); });
+    }
+    kk.sim.set_event_lane(cpu);
+    tick_arm(cpu);
+  }, /*background=*/true);
+}
+
+void tick_start(unsigned cpu) {
+  rq* r = cpu_rq(cpu);
+  if (!r->tick_stopped) return;
+  r->tick_stopped = false;
+  tick_arm(cpu);
+}
+
+void tick_stop(unsigned cpu) {
+  rq* r = cpu_rq(cpu);
+  r->tick_stopped = true;
+  kernel().sim.cancel(r->tick_ev);
+  r->tick_ev = sim::EventId{};
+}
+
+// ---------------------------------------------------------------------------------------------
+// kernel/sched/core.c
+
+void set_current_state(unsigned state) { current->state = state; }
+void set_special_state(unsigned state) { current->state = state; }
+
+static task_struct* pick_next_task(rq* r) {
+  if (r->stop != nullptr && r->stop->on_rq && r->stop->state == TASK_RUNNING) return r->stop;
+  if (!r->fair.empty()) return r->fair.front();
+  return r->idle;
+}
+
+static void dequeue_fair(rq* r, task_struct* p) {
+  for (auto it = r->fair.begin(); it != r->fair.end(); ++it)
+    if (*it == p) { r->fair.erase(it); return; }
+}
+
+static void context_switch(rq* r, task_struct* prev, task_struct* next) {
+  auto& k = kernel();
+  bool holds_raw = false;
+  for (const auto& h : prev->held_locks) holds_raw |= h.raw_spin;
+  // I-SM-5 bookkeeping: a task switched out inside a preempt/irq-disabled region. The allowed
+  // depth is the caller's own (schedule_preempt_disabled, the idle task's preempt-off loop).
+  prev->switched_out_atomic = holds_raw || r->irqs_disabled;
+  prev->on_cpu.set_quiet(false);
+  next->on_cpu.set_quiet(true);
+  r->curr = next;
+  ++r->nr_switches;
+  k.sim.trace().event("sched", sim::Level::Info, "sched.switch", "cpu={} prev={} next={}", r->cpu, prev->comm,
+                      next->comm);
+  if (prev == r->idle && next != r->idle) tick_start(r->cpu);
+  k.sim.switch_to(next->fiber);
+}
+
+void schedule() {
+  auto& k = kernel();
+  rq* r = this_rq();
+  task_struct* prev = r->curr;
+  SIM_ASSERT_MSG(r->in_irq == 0 && r->in_nmi == 0, "schedule() from interrupt context");
+  stop_machine_schedule_check(prev);
+  if (prev->preempt_count != 0)  // "BUG: scheduling while atomic"
+    k.oracle("scheduling-while-atomic", fmt::format("{} schedules with preempt_count={}", prev->comm,
+                                                    prev->preempt_count), "schedule");
+  r->in_schedule = true;
+  if (prev->state != TASK_RUNNING) {
+    prev->on_rq = false;
+    dequeue_fair(r, prev);
+  } else if (prev->sched_class == sched_class_id::fair && prev != r->idle) {
+    dequeue_fair(r, prev);
+    r->fair.push_back(prev);  // round-robin among fair tasks
+  }
+  r->need_resched = false;
+  task_struct* next = pick_next_task(r);
+  if (next->sched_class == sched_class_id::fair) dequeue_fair(r, next);
+  if (next != prev) {
+    k.sim.advance(k.sim.step_cost());
+    context_switch(r, prev, next);
+    r = this_rq();  // we may resume on another CPU after a re-bind
+  }
+  r->in_schedule = false;
+  preempt_check(r);
+}
+
+void schedule_preempt_disabled() {
+  preempt_enable_no_resched();
+  schedule();
+  preempt_disable();
+}
+
+void cond_resched() {
+  if (preempt_count() == 0 && this_rq()->need_resched) schedule();
+  else kernel().sim.point(sim::PointKind::Lock);
+}
+
+// try_to_wake_up(): the state check and enqueue are one atomic step in the model, as under the
+// task's pi_lock in the kernel; the target CPU takes the preemption at its next preemption point.
+static int try_to_wake_up(task_struct* p, unsigned state) {
+  auto& k = kernel();
+  k.sim.point(sim::PointKind::Lock);
+  // A running task (state 0) matches no mask: nothing to do. A task that set a sleeping state
+  // but has not reached schedule() yet is still on the run queue: it just becomes RUNNING again
+  // and its schedule() returns at once (no lost wake-up).
+  if (!(p->state & state)) return 0;
+  p->state = TASK_RUNNING;
+  rq* r = cpu_rq(p->cpu);
+  if (!p->on_rq) {
+    p->on_rq = true;
+    if (p->sched_class == sched_class_id::fair && r->curr != p) r->fair.push_back(p);
+  }
+  k.sim.trace().event("sched", sim::Level::Debug, "sched.wakeup", "pid={} comm={} cpu={}", p->pid, p->comm, p->cpu);
+  if (r->curr != p && (p->sched_class == sched_class_id::stop || r->curr == r->idle)) {
+    r->need_resched = true;
+    const bool local = k.sim.in_fiber() && k.sim.this_lane() == p->cpu;
+    if (!local) k.sim.kick(p->cpu, k.sim.now());
+  }
+  return 1;
+}
+
+int wake_up_process(task_struct* p) { return try_to_wake_up(p, TASK_NORMAL); }
+int wake_up_state(task_struct* p, unsigned state) { return try_to_wake_up(p, state); }
+
+void sched_set_stop_task(unsigned cpu, task_struct* stop) {
+  rq* r = cpu_rq(cpu);
+  stop->sched_class = sched_class_id::stop;
+  dequeue_fair(r, stop);
+  r->stop = stop;
+}
+
+void schedule_timeout_uninterruptible(sim::Duration d) {
+  auto& k = kernel();
+  task_struct* me = current;
+  set_current_state(TASK_UNINTERRUPTIBLE);
+  const sim::EventId ev = k.sim.after(d, [me] { wake_up_process(me); });
+  schedule();
+  k.sim.cancel(ev);
+}
+
+void busy_loop(sim::Duration d, bool touch_watchdog) {
+  auto& k = kernel();
+  const sim::Time end = k.sim.now() + d;
+  while (k.sim.now() < end) {
+    if (touch_watchdog) touch_nmi_watchdog();
+    irq_and_preempt_point();
+    k.sim.wait_until(end);
+  }
+}
+
+// kernel/sched/idle.c: do_idle(). Halts the CPU until an interrupt or a wake-up arrives.
+static void do_idle(unsigned cpu) {
+  auto& k = kernel();
+  for (;;) {
+    rq* r = cpu_rq(cpu);
+    while (!r->need_resched) {
+      if (!r->pending.empty() || !r->pending_nmi.empty()) {
+        irq_and_preempt_point();
+        continue;
+      }
+      tick_stop(cpu);
+      k.sim.halt();
+    }
+    schedule();
+  }
+}
+
+void init_idle(unsigned cpu) {
+  auto& k = kernel();
+  task_struct* idle = k.create_task(fmt::format("swapper/{}", cpu), cpu, [cpu] { do_idle(cpu); });
+  idle->sched_class = sched_class_id::idle;
+  idle->state = TASK_RUNNING;
+  idle->on_rq = true;
+  rq* r = cpu_rq(cpu);
+  r->idle = idle;
+  r->curr = idle;
+  idle->on_cpu.poke(true);
+  k.sim.set_current(cpu, idle->fiber);
+}
+
+// ---------------------------------------------------------------------------------------------
+// include/linux/cpumask.h accessors over the kernel's masks.
+
+bool cpu_online(unsigned cpu) { return cpumask_test_cpu(cpu, &kernel().cpu_online_mask); }
+bool cpu_active(unsigned cpu) { return cpumask_test_cpu(cpu, &kernel().cpu_active_mask); }
+unsigned num_online_cpus() { return static_cast<unsigned>(kernel().num_online_cpus_.peek()); }
+unsigned num_active_cpus() { return cpumask_weight(&kernel().cpu_active_mask); }
+
+void set_cpu_online(unsigned cpu, bool online) {
+  auto& k = kernel();
+  const bool was = cpumask_test_cpu(cpu, &k.cpu_online_mask);
+  if (online == was) return;  // the counter changes only when the bit flips
+  if (online) cpumask_set_cpu(cpu, &k.cpu_online_mask);
+  else cpumask_clear_cpu(cpu, &k.cpu_online_mask);
+  k.num_online_cpus_.set_quiet(k.num_online_cpus_.peek() + (online ? 1 : -1));
+  k.sim.trace().event("cpu", sim::Level::Info, "cpu.online", "cpu={} online={}", cpu, online ? 1 : 0);
+}
+
+void set_cpu_active(unsigned cpu, bool active) {
+  auto& k = kernel();
+  if (active) cpumask_set_cpu(cpu, &k.cpu_active_mask);
+  else cpumask_clear_cpu(cpu, &k.cpu_active_mask);
+  k.sim.trace().event("cpu", sim::Level::Info, "cpu.active", "cpu={} active={}", cpu, active ? 1 : 0);
+}
+
+}  // namespace model

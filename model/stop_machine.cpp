@@ -1,0 +1,739 @@
+// model/stop_machine.cpp — models kernel/stop_machine.c (Linux v6.16).
+// cpu_stopper threads (migration/N, stop class, selfparking smpboot threads), the queueing
+// primitives, the stop_* API and multi_cpu_stop's state machine. Every I-SM invariant of the
+// spec (§6.1) is checked where the kernel would break it; violations stop the run.
+// SIM: works are kept in a std::deque per stopper plus an on_list flag (the kernel's list_head).
+// SIM: `caller` is a string naming the API entry point instead of a return address.
+// Not modelled: the !CONFIG_SMP variants, s390's stop_machine_yield override.
+#include "model/stop_machine.hpp"
+
+#include "model/cpu.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace model {
+
+std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus) {
+  auto g = std::make_unique<stop_machine_globals>();
+  g->stoppers = std::vector<cpu_stopper>(nr_cpus);
+  g->thread_store.assign(nr_cpus, nullptr);
+  g->dying.assign(nr_cpus, false);
+  return g;
+}
+
+static stop_machine_globals& G() { return *kernel().sm; }
+cpu_stopper* stopper_of(unsigned cpu) { return &G().stoppers[cpu]; }
+bool stop_machine_initialized() { return G().stop_machine_initialized; }
+
+const char* multi_stop_state_name(int s) {
+  static constexpr const char* names[] = {"NONE", "PREPARE", "DISABLE_IRQ", "RUN", "EXIT"};
+  return s >= 0 && s <= MULTI_STOP_EXIT ? names[s] : "AFTER_EXIT";
+}
+
+static void trace_sm(const char* ev, const std::string& fields) {
+  kernel().sim.trace().emit("stop_machine", sim::Level::Info, ev, fields);
+}
+
+static std::string ctx_desc() { return fmt::format("cpu{} {}", smp_processor_id(), current->comm); }
+
+static void set_state(multi_stop_data* msdata, int newstate);
+static void set_state_initial(multi_stop_data* msdata);
+
+// ---------------------------------------------------------------------------------------------
+// Internal primitives (§1.2)
+
+void cpu_stop_init_done(cpu_stop_done* done, unsigned nr_todo) {
+  done->nr_todo.counter.poke(static_cast<int>(nr_todo));
+  done->ret = 0;
+  done->completions = 0;
+  init_completion(&done->completion_);
+}
+
+void cpu_stop_signal_done(cpu_stop_done* done) {
+  const int left = atomic_add_return(-1, &done->nr_todo);
+  if (left < 0)
+    kernel().oracle("I-SM-7", fmt::format("cpu_stop_done.nr_todo went below zero ({})", left), "cpu_stop_signal_done");
+  if (left == 0) {
+    if (++done->completions > 1)
+      kernel().oracle("I-SM-7", "cpu_stop_done completed twice", "cpu_stop_signal_done");
+    complete(&done->completion_);
+  }
+}
+
+// I-SM-13: two multi-CPU operations sharing CPUs x and y are queued in the same order on both.
+static void check_queue_order(unsigned x, const cpu_stop_work* work) {
+  auto* md = static_cast<multi_stop_data*>(work->arg);
+  if (work->fn.name != std::string_view("multi_cpu_stop") || md == nullptr) return;
+  auto& g = G();
+  auto& mine = g.op_cpus[md->id];
+  for (const cpu_stop_work* ahead : g.stoppers[x].works) {
+    if (ahead == work || ahead->fn.name != std::string_view("multi_cpu_stop")) continue;
+    const auto* other = static_cast<multi_stop_data*>(ahead->arg);
+    for (unsigned y : mine) {
+      const auto& q = g.stoppers[y].works;
+      auto pa = std::find_if(q.begin(), q.end(), [&](auto* w) { return w->arg == md; });
+      auto pb = std::find_if(q.begin(), q.end(), [&](auto* w) { return w->arg == other; });
+      if (pa != q.end() && pb != q.end() && pa < pb)
+        kernel().oracle("I-SM-13",
+                        fmt::format("multi-CPU stops #{} and #{} are queued in opposite orders on cpu{} and cpu{}: "
+                                    "each stopper waits for the other (deadlock)",
+                                    md->id, other->id, x, y),
+                        "cpu_stop_queue_work");
+    }
+  }
+  mine.push_back(x);
+}
+
+// kernel: __cpu_stop_queue_work(). Caller holds stopper->lock. Does not wake the stopper.
+static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_work* work) {
+  auto& g = G();
+  if (work->on_list) {
+    kernel().oracle("I-SM-8", fmt::format("double list_add: work {} is queued again on cpu{} while still queued",
+                                          work->fn.name, cpu),
+                    "cpu_stop_queue_work");
+  }
+  work->id = g.next_work_id++;
+  work->on_list = true;
+  g.fates[work->id] = stop_work_fate{cpu, true, 0, work->fn.name};
+  stopper->works.push_back(work);
+  trace_sm("stop.queue", fmt::format("cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id));
+  check_queue_order(cpu, work);
+}
+
+// I-SM-14: after a queue function returns, a stopper with work is running or runnable.
+static void check_no_lost_wakeup(unsigned cpu) {
+  cpu_stopper* s = stopper_of(cpu);
+  if (s->works.empty() || s->thread == nullptr) return;
+  if (s->thread->state != TASK_RUNNING && !s->thread->on_cpu.peek())
+    kernel().oracle("I-SM-14", fmt::format("stopper migration/{} sleeps with {} work(s) queued (lost wake-up)", cpu,
+                                           s->works.size()),
+                    "cpu_stop_queue_work");
+}
+
+static void stopper_wake(cpu_stopper* stopper) {
+  if (kernel().knobs.stopper_no_wake) return;
+  wake_up_process(stopper->thread);
+}
+
+bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
+  cpu_stopper* stopper = stopper_of(cpu);
+  unsigned long flags;
+  preempt_disable();
+  raw_spin_lock_irqsave(&stopper->lock, flags);
+  const bool enabled = stopper->enabled;
+  if (enabled) cpu_stop_queue_work_(cpu, stopper, work);
+  else if (work->done) cpu_stop_signal_done(work->done);
+  if (!enabled) trace_sm("stop.reject", fmt::format("cpu={} fn={} caller={}", cpu, work->fn.name, work->caller));
+  raw_spin_unlock_irqrestore(&stopper->lock, flags);
+  // Wake after the unlock and before preempt_enable (W1, W2).
+  if (enabled) stopper_wake(stopper);
+  preempt_enable();
+  check_no_lost_wakeup(cpu);
+  return enabled;
+}
+
+int cpu_stop_queue_two_works(int cpu1, cpu_stop_work* work1, int cpu2, cpu_stop_work* work2) {
+  auto& k = kernel();
+  cpu_stopper* stopper1 = stopper_of(static_cast<unsigned>(cpu1));
+  cpu_stopper* stopper2 = stopper_of(static_cast<unsigned>(cpu2));
+  SIM_ASSERT_MSG(cpu1 < cpu2, "cpu_stop_queue_two_works needs cpu1 < cpu2");
+  int err;
+retry:
+  preempt_disable();
+  raw_spin_lock_irq(&stopper1->lock);
+  raw_spin_lock_nested(&stopper2->lock, SINGLE_DEPTH_NESTING);
+  if (!stopper1->enabled || !stopper2->enabled) {
+    err = -ENOENT;
+  } else if (!k.knobs.two_works_ignore_in_progress && G().stop_cpus_in_progress.load()) {
+    // A stop_cpus loop is between our two CPUs: queueing now could order us differently.
+    err = -EDEADLK;
+  } else {
+    if (G().stop_cpus_in_progress.peek())
+      k.oracle("I-SM-12", "cpu_stop_queue_two_works appends while stop_cpus_in_progress is set",
+               "cpu_stop_queue_two_works");
+    cpu_stop_queue_work_(static_cast<unsigned>(cpu1), stopper1, work1);
+    cpu_stop_queue_work_(static_cast<unsigned>(cpu2), stopper2, work2);
+    err = 0;
+  }
+  raw_spin_unlock(&stopper2->lock);
+  raw_spin_unlock_irq(&stopper1->lock);
+  if (err == -EDEADLK) {
+    preempt_enable();
+    while (G().stop_cpus_in_progress.load()) cpu_relax();
+    goto retry;
+  }
+  if (!err) {
+    stopper_wake(stopper1);
+    stopper_wake(stopper2);
+  }
+  preempt_enable();
+  check_no_lost_wakeup(static_cast<unsigned>(cpu1));
+  check_no_lost_wakeup(static_cast<unsigned>(cpu2));
+  return err;
+}
+
+// I-SM-17: every stop_* call returns within a bound; armed as a background deadline.
+namespace {
+class liveness_guard {
+ public:
+  explicit liveness_guard(const char* what) : returned_(std::make_shared<bool>(false)) {
+    auto& k = kernel();
+    const std::string who = ctx_desc();
+    const sim::Duration bound = k.cfg.liveness_bound;
+    auto flag = returned_;
+    ev_ = k.sim.after(bound, [flag, what, who, bound] {
+      if (*flag) return;
+      kernel().oracle("I-SM-17", fmt::format("{} called by {} has not returned after {}", what, who,
+                                             sim::format_duration(bound)),
+                      what);
+    }, /*background=*/true);
+  }
+  ~liveness_guard() {
+    *returned_ = true;
+    if (Kernel* k = kernel_or_null()) k->sim.cancel(ev_);
+  }
+  liveness_guard(const liveness_guard&) = delete;
+  liveness_guard& operator=(const liveness_guard&) = delete;
+
+ private:
+  std::shared_ptr<bool> returned_;
+  sim::EventId ev_;
+};
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Public API (§1.3)
+
+int stop_one_cpu(unsigned cpu, cpu_stop_fn_t fn, void* arg) {
+  liveness_guard live("stop_one_cpu");
+  cpu_stop_done done;
+  cpu_stop_work work;
+  work.fn = std::move(fn);
+  work.arg = arg;
+  work.done = &done;
+  work.caller = "stop_one_cpu";
+  cpu_stop_init_done(&done, 1);
+  if (!cpu_stop_queue_work(cpu, &work)) return -ENOENT;
+  if (kernel().knobs.stop_one_cpu_double_queue) cpu_stop_queue_work(cpu, &work);
+  // Runs the stopper right away if cpu is this CPU, saving a sleep/wake round trip.
+  cond_resched();
+  wait_for_completion(&done.completion_);
+  return done.ret;
+}
+
+bool stop_one_cpu_nowait(unsigned cpu, cpu_stop_fn_t fn, void* arg, cpu_stop_work* work_buf) {
+  work_buf->fn = std::move(fn);
+  work_buf->arg = arg;
+  work_buf->done = nullptr;
+  work_buf->caller = "stop_one_cpu_nowait";
+  return cpu_stop_queue_work(cpu, work_buf);
+}
+
+int stop_two_cpus(unsigned cpu1, unsigned cpu2, cpu_stop_fn_t fn, void* arg) {
+  liveness_guard live("stop_two_cpus");
+  cpu_stop_done done;
+  cpu_stop_work work1, work2;
+  const cpumask active = cpumask_of(cpu1);  // fn runs on the cpu1 the caller named
+  multi_stop_data msdata;
+  msdata.fn = std::move(fn);
+  msdata.data = arg;
+  msdata.num_threads = 2;
+  msdata.active_cpus = &active;
+  work1.fn = work2.fn = cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop");
+  work1.arg = work2.arg = &msdata;
+  work1.done = work2.done = &done;
+  work1.caller = work2.caller = "stop_two_cpus";
+  cpu_stop_init_done(&done, 2);
+  set_state_initial(&msdata);
+  if (cpu1 > cpu2) std::swap(cpu1, cpu2);
+  if (cpu_stop_queue_two_works(static_cast<int>(cpu1), &work1, static_cast<int>(cpu2), &work2)) return -ENOENT;
+  wait_for_completion(&done.completion_);
+  return done.ret;
+}
+
+bool queue_stop_cpus_work(const cpumask* mask, cpu_stop_fn_t fn, void* arg, cpu_stop_done* done) {
+  auto& k = kernel();
+  bool queued = false;
+  // Preemption stays off so that queueing on our own CPU cannot run a local stopper that then
+  // waits for stoppers not queued yet.
+  preempt_disable();
+  G().stop_cpus_in_progress.store(true);
+  std::vector<unsigned> cpus;
+  for (unsigned cpu : for_each_cpu(mask)) cpus.push_back(cpu);
+  if (k.knobs.queue_order_inverted) std::reverse(cpus.begin(), cpus.end());
+  for (unsigned cpu : cpus) {
+    cpu_stop_work* work = &stopper_of(cpu)->stop_work;
+    work->fn = fn;
+    work->arg = arg;
+    work->done = done;
+    work->caller = "queue_stop_cpus_work";
+    if (cpu_stop_queue_work(cpu, work)) queued = true;
+  }
+  G().stop_cpus_in_progress.store(false);
+  preempt_enable();
+  return queued;
+}
+
+// kernel: __stop_cpus()
+static int stop_cpus_(const cpumask* mask, cpu_stop_fn_t fn, void* arg) {
+  cpu_stop_done done;
+  cpu_stop_init_done(&done, cpumask_weight(mask));
+  if (!queue_stop_cpus_work(mask, std::move(fn), arg, &done)) return -ENOENT;
+  wait_for_completion(&done.completion_);
+  return done.ret;
+}
+
+int stop_cpus(const cpumask* mask, cpu_stop_fn_t fn, void* arg) {
+  auto& k = kernel();
+  const bool lock = !k.knobs.stop_cpus_no_mutex;
+  if (lock) mutex_lock(&G().stop_cpus_mutex);
+  if (++G().stop_cpus_in_flight > 1)
+    k.oracle("I-SM-12", "two stop_cpus-family operations are in flight at once (stop_cpus_mutex)", "stop_cpus");
+  const int ret = stop_cpus_(mask, std::move(fn), arg);
+  --G().stop_cpus_in_flight;
+  if (lock) mutex_unlock(&G().stop_cpus_mutex);
+  return ret;
+}
+
+// I-SM-11: at entry every online CPU has an enabled stopper.
+static void check_stop_machine_precondition(const char* what) {
+  auto& k = kernel();
+  for (unsigned cpu : for_each_cpu(&k.cpu_online_mask)) {
+    if (!stopper_of(cpu)->enabled)
+      k.oracle("I-SM-11",
+               fmt::format("{}: online cpu{} has a disabled stopper; its participant can never join (hang)", what, cpu),
+               what);
+  }
+}
+
+int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
+  auto& k = kernel();
+  liveness_guard live("stop_machine_cpuslocked");
+  multi_stop_data msdata;
+  msdata.fn = std::move(fn);
+  msdata.data = data;
+  msdata.num_threads = num_online_cpus();
+  msdata.active_cpus = cpus;
+  if (k.system_running && !lockdep_cpus_held())
+    k.oracle("lockdep", "stop_machine_cpuslocked() called without cpu_hotplug_lock held", "stop_machine_cpuslocked");
+  if (!G().stop_machine_initialized) {
+    // Early boot: only one CPU exists, so the callback is simply called with irqs off.
+    if (msdata.num_threads != 1)
+      k.sim.trace().event("stop_machine", sim::Level::Warn, "stop.warn", "early stop_machine with {} cpus",
+                          msdata.num_threads);
+    const unsigned long flags = local_irq_save();
+    hard_irq_disable();
+    const int ret = msdata.fn(data);
+    local_irq_restore(flags);
+    return ret;
+  }
+  check_stop_machine_precondition("stop_machine_cpuslocked");
+  const cpumask online_before = k.cpu_online_mask;
+  msdata.all_online = true;
+  set_state_initial(&msdata);
+  const int ret = stop_cpus(&k.cpu_online_mask, cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop"), &msdata);
+  // I-SM-11: the online mask did not change during the operation, except the dying CPU's bit.
+  for (unsigned cpu = 0; cpu < k.nr_cpu_ids; ++cpu) {
+    if (cpumask_test_cpu(cpu, &online_before) != cpumask_test_cpu(cpu, &k.cpu_online_mask) && !G().dying[cpu])
+      k.oracle("I-SM-11", fmt::format("cpu{} changed online state during stop_machine", cpu), "stop_machine_cpuslocked");
+  }
+  return ret;
+}
+
+int stop_machine(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
+  cpus_read_lock();
+  const int ret = stop_machine_cpuslocked(std::move(fn), data, cpus);
+  cpus_read_unlock();
+  return ret;
+}
+
+cpumask cpu_smt_mask(unsigned cpu) {
+  auto& k = kernel();
+  cpumask m(k.nr_cpu_ids);
+  const unsigned base = cpu - cpu % k.cfg.smt;
+  for (unsigned c = base; c < base + k.cfg.smt && c < k.nr_cpu_ids; ++c) cpumask_set_cpu(c, &m);
+  return m;
+}
+
+int stop_core_cpuslocked(unsigned cpu, cpu_stop_fn_t fn, void* data) {
+  auto& k = kernel();
+  liveness_guard live("stop_core_cpuslocked");
+  const cpumask smt_mask = cpu_smt_mask(cpu);
+  multi_stop_data msdata;
+  msdata.fn = std::move(fn);
+  msdata.data = data;
+  msdata.num_threads = cpumask_weight(&smt_mask);
+  msdata.active_cpus = &smt_mask;
+  if (k.system_running && !lockdep_cpus_held())
+    k.oracle("lockdep", "stop_core_cpuslocked() called without cpu_hotplug_lock held", "stop_core_cpuslocked");
+  for (unsigned c : for_each_cpu(&smt_mask))
+    if (!cpu_online(c) || !stopper_of(c)->enabled)
+      k.oracle("I-SM-11", fmt::format("stop_core_cpuslocked: sibling cpu{} is offline or its stopper disabled", c),
+               "stop_core_cpuslocked");
+  set_state_initial(&msdata);
+  return stop_cpus(&smt_mask, cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop"), &msdata);
+}
+
+int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
+  auto& k = kernel();
+  multi_stop_data msdata;
+  msdata.fn = std::move(fn);
+  msdata.data = data;
+  msdata.active_cpus = cpus;
+  cpu_stop_done done;
+  if (cpu_active(smp_processor_id()))
+    k.oracle("BUG", "stop_machine_from_inactive_cpu() called on an active CPU", "stop_machine_from_inactive_cpu");
+  // The local CPU is not active: it joins directly, so one more thread than active CPUs.
+  msdata.num_threads = num_active_cpus() + 1;
+  // It cannot sleep: spin for the mutex.
+  while (!mutex_trylock(&G().stop_cpus_mutex)) cpu_relax();
+  if (++G().stop_cpus_in_flight > 1)
+    k.oracle("I-SM-12", "two stop_cpus-family operations are in flight at once", "stop_machine_from_inactive_cpu");
+  set_state_initial(&msdata);
+  cpu_stop_init_done(&done, num_active_cpus());
+  queue_stop_cpus_work(&k.cpu_active_mask, cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop"), &msdata, &done);
+  const int ret = multi_cpu_stop(&msdata);
+  // Busy-wait: msdata and done live on this stack until every participant has signalled.
+  while (!completion_done(&done.completion_)) cpu_relax();
+  --G().stop_cpus_in_flight;
+  mutex_unlock(&G().stop_cpus_mutex);
+  return ret ? ret : done.ret;
+}
+
+// ---------------------------------------------------------------------------------------------
+// multi_cpu_stop (§1.5)
+
+static void set_state_initial(multi_stop_data* msdata) {
+  msdata->id = G().next_msdata_id++;
+  msdata->last_ack.assign(kernel().nr_cpu_ids, MULTI_STOP_NONE);
+  msdata->participants = cpumask(kernel().nr_cpu_ids);
+  set_state(msdata, MULTI_STOP_PREPARE);
+}
+
+static void set_state(multi_stop_data* msdata, int newstate) {
+  auto& k = kernel();
+  const int old = msdata->state.peek();
+  if (k.knobs.set_state_skip_state && newstate == MULTI_STOP_RUN) newstate = MULTI_STOP_EXIT;
+  // I-SM-1: states advance one at a time, and only after num_threads acks of the previous one.
+  if (newstate != old + 1)
+    k.oracle("I-SM-1", fmt::format("msdata #{} state {} -> {} skips a state", msdata->id, multi_stop_state_name(old),
+                                   multi_stop_state_name(newstate)),
+             "set_state");
+  if (old != MULTI_STOP_NONE && msdata->acks_this_state != static_cast<int>(msdata->num_threads))
+    k.oracle("I-SM-2", fmt::format("msdata #{} advances from {} after {} acks of {}", msdata->id,
+                                   multi_stop_state_name(old), msdata->acks_this_state, msdata->num_threads),
+             "set_state");
+  msdata->acks_this_state = 0;
+  if (k.knobs.state_publish_early) {
+    // B17: the new state becomes visible before the counter reset.
+    msdata->state.store(newstate);
+    atomic_set(&msdata->thread_ack, static_cast<int>(msdata->num_threads));
+    msdata->ack_reset_for = newstate;
+  } else {
+    if (!k.knobs.set_state_skip_reset) {
+      atomic_set(&msdata->thread_ack, static_cast<int>(msdata->num_threads));
+      msdata->ack_reset_for = newstate;
+    }
+    // smp_wmb(): whoever sees the new state also sees the reset counter.
+    msdata->state.store(newstate);
+  }
+  trace_sm("msm.state", fmt::format("msdata={} from={} to={}", msdata->id, multi_stop_state_name(old),
+                                    multi_stop_state_name(newstate)));
+}
+
+static void ack_state(multi_stop_data* msdata, unsigned cpu, int curstate) {
+  auto& k = kernel();
+  // I-SM-2: every participant acks every state once, in order.
+  if (msdata->last_ack[cpu] != curstate - 1)
+    k.oracle("I-SM-2", fmt::format("cpu{} acks {} of msdata #{} after acking {}", cpu, multi_stop_state_name(curstate),
+                                   msdata->id, multi_stop_state_name(msdata->last_ack[cpu])),
+             "ack_state");
+  msdata->last_ack[cpu] = curstate;
+  ++msdata->acks_this_state;
+  trace_sm("msm.ack", fmt::format("msdata={} cpu={} state={}", msdata->id, cpu, multi_stop_state_name(curstate)));
+  const int left = atomic_add_return(-1, &msdata->thread_ack);
+  if (left < 0)
+    k.oracle("I-SM-2", fmt::format("msdata #{} thread_ack went negative ({})", msdata->id, left), "ack_state");
+  if (left == 0) {
+    if (curstate + 1 == MULTI_STOP_EXIT && msdata->fn_calls != msdata->expected_fn_calls)
+      k.oracle("I-SM-3", fmt::format("msdata #{}: fn ran {} times, expected {}", msdata->id, msdata->fn_calls,
+                                     msdata->expected_fn_calls),
+               "multi_cpu_stop:RUN");
+    set_state(msdata, msdata->state.peek() + 1);
+  }
+}
+
+// I-SM-4 and I-SM-5, checked as a CPU is about to call fn.
+static void check_run_preconditions(multi_stop_data* msdata, unsigned cpu) {
+  auto& k = kernel();
+  for (unsigned c : for_each_cpu(&msdata->participants)) {
+    if (!cpu_rq(c)->irqs_disabled || cpu_rq(c)->msm_cur < MULTI_STOP_DISABLE_IRQ)
+      k.oracle("I-SM-4", fmt::format("cpu{} calls fn of msdata #{} while participant cpu{} has irqs {} in state {}", cpu,
+                                     msdata->id, c, cpu_rq(c)->irqs_disabled ? "off" : "on",
+                                     multi_stop_state_name(cpu_rq(c)->msm_cur)),
+               "multi_cpu_stop:RUN");
+  }
+  if (!msdata->all_online) return;
+  for (const auto& t : k.tasks) {
+    if (t->state == TASK_DEAD || t->on_cpu.peek() || !t->switched_out_atomic) continue;
+    if (t->sched_class != sched_class_id::fair || !cpu_online(t->cpu)) continue;
+    k.oracle("I-SM-5", fmt::format("fn of msdata #{} runs while {} on cpu{} is switched out inside an atomic region",
+                                   msdata->id, t->comm, t->cpu),
+             "multi_cpu_stop:RUN");
+  }
+}
+
+static void msm_join(multi_stop_data* msdata, unsigned cpu, bool is_active) {
+  auto& k = kernel();
+  if (cpumask_test_cpu(cpu, &msdata->participants))
+    k.oracle("I-SM-2", fmt::format("cpu{} joins msdata #{} twice", cpu, msdata->id), "multi_cpu_stop");
+  cpumask_set_cpu(cpu, &msdata->participants);
+  if (msdata->expected_fn_calls < 0) msdata->expected_fn_calls = 0;
+  if (is_active) ++msdata->expected_fn_calls;
+  cpu_rq(cpu)->msm_cur = MULTI_STOP_NONE;
+}
+
+int multi_cpu_stop(void* data) {
+  auto& k = kernel();
+  auto* msdata = static_cast<multi_stop_data*>(data);
+  int curstate = MULTI_STOP_NONE;
+  const unsigned cpu = smp_processor_id();
+  const unsigned long flags = irqs_disabled() ? 1 : 0;  // local_save_flags(): may already be off
+  const cpumask* cpumask;
+  bool is_active;
+  int err = 0;
+  if (!msdata->active_cpus) {
+    cpumask = &k.cpu_online_mask;
+    is_active = cpu == cpumask_first(cpumask);
+  } else {
+    cpumask = msdata->active_cpus;
+    is_active = cpumask_test_cpu(cpu, cpumask);
+  }
+  msm_join(msdata, cpu, is_active);
+  // Knob: the highest-numbered online CPU never acks PREPARE (the others wait forever).
+  const bool skip_ack = k.knobs.msm_skip_ack && cpu + 1 == num_online_cpus();
+  do {
+    stop_machine_yield(cpumask);
+    const int newstate = msdata->state.load();
+    if (newstate != curstate) {
+      // I-SM-15: whoever sees the new state also sees its reset ack counter.
+      if (msdata->ack_reset_for != newstate)
+        k.oracle("I-SM-15", fmt::format("cpu{} sees {} of msdata #{} before its thread_ack reset", cpu,
+                                        multi_stop_state_name(newstate), msdata->id),
+                 fmt::format("multi_cpu_stop:{}", multi_stop_state_name(newstate)));
+      curstate = newstate;
+      cpu_rq(cpu)->msm_cur = curstate;
+      switch (curstate) {
+        case MULTI_STOP_DISABLE_IRQ:
+          if (!k.knobs.msm_skip_irq_disable) {
+            local_irq_disable();
+            hard_irq_disable();
+          }
+          break;
+        case MULTI_STOP_RUN:
+          if (is_active) {
+            check_run_preconditions(msdata, cpu);
+            trace_sm("msm.fn", fmt::format("msdata={} cpu={} fn={}", msdata->id, cpu, msdata->fn.name));
+            err = msdata->fn(msdata->data);
+            ++msdata->fn_calls;
+            if (k.knobs.msm_double_fn) {
+              msdata->fn(msdata->data);
+              ++msdata->fn_calls;
+            }
+          }
+          break;
+        default:
+          break;
+      }
+      if (skip_ack && curstate == MULTI_STOP_PREPARE) continue;
+      ack_state(msdata, cpu, curstate);
+    } else if (curstate > MULTI_STOP_PREPARE) {
+      // irqs are off here: keep the watchdogs and RCU from blaming a CPU that only waits.
+      touch_nmi_watchdog();
+      rcu_momentary_eqs();
+    }
+  } while (curstate != MULTI_STOP_EXIT);
+  if (k.knobs.msm_enable_irqs_on_exit) local_irq_enable();
+  else local_irq_restore(flags);
+  // I-SM-6: the irq flag on return equals the one on entry.
+  if (irqs_disabled() != irqs_disabled_flags(flags))
+    k.oracle("I-SM-6", fmt::format("cpu{} leaves multi_cpu_stop with irqs {} but entered with them {}", cpu,
+                                   irqs_disabled() ? "off" : "on", irqs_disabled_flags(flags) ? "off" : "on"),
+             "multi_cpu_stop:EXIT");
+  cpu_rq(cpu)->msm_cur = -1;
+  return err;
+}
+
+void stop_machine_yield(const cpumask*) { cpu_relax(); }
+
+// ---------------------------------------------------------------------------------------------
+// The stopper thread (§1.4)
+
+static int cpu_stop_should_run(unsigned cpu) {
+  cpu_stopper* stopper = stopper_of(cpu);
+  unsigned long flags;
+  raw_spin_lock_irqsave(&stopper->lock, flags);
+  const bool run = !stopper->works.empty();
+  raw_spin_unlock_irqrestore(&stopper->lock, flags);
+  return run ? 1 : 0;
+}
+
+static void note_executed(const cpu_stop_work* work, std::uint64_t id, unsigned cpu, const char* fn) {
+  auto& k = kernel();
+  auto it = G().fates.find(id);
+  if (it == G().fates.end()) return;
+  if (++it->second.executed > 1)
+    k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
+  if (it->second.cpu != cpu)
+    k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, it->second.cpu, cpu),
+             "cpu_stopper_thread");
+  (void)work;
+}
+
+static void cpu_stopper_thread(unsigned cpu) {
+  auto& k = kernel();
+  cpu_stopper* stopper = stopper_of(cpu);
+  for (;;) {
+    cpu_stop_work* work = nullptr;
+    raw_spin_lock_irq(&stopper->lock);
+    if (k.knobs.stopper_park_nonempty && kthread_should_park() && !stopper->works.empty()) {
+      raw_spin_unlock_irq(&stopper->lock);
+      return;  // leaves works behind: the park callback must notice
+    }
+    if (!stopper->works.empty()) {
+      work = stopper->works.front();
+      stopper->works.pop_front();
+      work->on_list = false;  // list_del_init
+    }
+    raw_spin_unlock_irq(&stopper->lock);
+    if (work == nullptr) return;
+    cpu_stop_done* done = work->done;
+    const cpu_stop_fn_t fn = work->fn;
+    void* arg = work->arg;
+    const std::uint64_t id = work->id;
+    stopper->caller = work->caller;
+    stopper->fn = fn.name;
+    // fn runs atomic: it must not sleep (I-SM-16).
+    preempt_count_inc();
+    const int depth = preempt_count();
+    trace_sm("stop.start", fmt::format("cpu={} fn={} work={}", cpu, fn.name, id));
+    const int ret = fn(arg);
+    note_executed(work, id, cpu, fn.name);
+    if (done) {
+      if (ret) done->ret = ret;
+      cpu_stop_signal_done(done);
+      if (k.knobs.done_double_signal) cpu_stop_signal_done(done);
+    }
+    trace_sm("stop.done", fmt::format("cpu={} fn={} work={} ret={}", cpu, fn.name, id, ret));
+    if (preempt_count() != depth)
+      k.oracle("I-SM-16", fmt::format("stop callback {} leaked preempt count ({} -> {})", fn.name, depth, preempt_count()),
+               fmt::format("cpu_stopper_thread:{}", fn.name));
+    preempt_count_dec();
+    stopper->fn = nullptr;
+    stopper->caller = nullptr;
+  }
+}
+
+static void cpu_stop_create(unsigned cpu) {
+  G().stoppers[cpu].thread = G().thread_store[cpu];
+  sched_set_stop_task(cpu, G().thread_store[cpu]);
+}
+
+static void cpu_stop_park(unsigned cpu) {
+  cpu_stopper* stopper = stopper_of(cpu);
+  // I-SM-9: a parked stopper is empty and disabled.
+  if (!stopper->works.empty() || stopper->enabled)
+    kernel().oracle("I-SM-9", fmt::format("migration/{} parks with {} work(s) queued and enabled={}", cpu,
+                                          stopper->works.size(), stopper->enabled),
+                    "cpu_stop_park");
+  trace_sm("stop.park", fmt::format("cpu={}", cpu));
+}
+
+void stop_machine_park(unsigned cpu) {
+  cpu_stopper* stopper = stopper_of(cpu);
+  // Works queued before this store still run: the stopper drains its list before parking.
+  stopper->enabled = false;
+  trace_sm("stop.disable", fmt::format("cpu={}", cpu));
+  kthread_park(stopper->thread);
+}
+
+void stop_machine_unpark(unsigned cpu) {
+  auto& k = kernel();
+  cpu_stopper* stopper = stopper_of(cpu);
+  if (!cpu_online(cpu) && !k.knobs.unpark_before_online && G().stop_machine_initialized)
+    k.oracle("I-SM-10", fmt::format("stopper of offline cpu{} enabled", cpu), "stop_machine_unpark");
+  if (k.knobs.unpark_before_online && !cpu_online(cpu))
+    k.oracle("I-SM-10", fmt::format("stopper of cpu{} enabled before the CPU is online", cpu), "stop_machine_unpark");
+  stopper->enabled = true;
+  trace_sm("stop.enable", fmt::format("cpu={}", cpu));
+  kthread_unpark(stopper->thread);
+}
+
+void cpu_stop_init() {
+  auto& g = G();
+  auto& k = kernel();
+  g.cpu_stop_threads.store = &g.thread_store;
+  g.cpu_stop_threads.thread_should_run = cpu_stop_should_run;
+  g.cpu_stop_threads.thread_fn = cpu_stopper_thread;
+  g.cpu_stop_threads.thread_comm = "migration/%u";
+  g.cpu_stop_threads.create = cpu_stop_create;
+  g.cpu_stop_threads.park = cpu_stop_park;
+  g.cpu_stop_threads.selfparking = true;
+  if (smpboot_register_percpu_thread(&g.cpu_stop_threads) != 0)
+    k.oracle("BUG", "cpu_stop_init: cannot register the stopper threads", "cpu_stop_init");
+  for (unsigned cpu = 0; cpu < k.nr_cpu_ids; ++cpu) g.stoppers[cpu].thread = g.thread_store[cpu];
+  stop_machine_unpark(0);
+  g.stop_machine_initialized = true;
+  // I-SM-10 as a per-step check: an online CPU past the stopper-unpark point has it enabled.
+  k.sim.add_checker("I-SM-10", [] {
+    auto& kk = kernel();
+    for (unsigned c : for_each_cpu(&kk.cpu_online_mask)) {
+      if (kk.hp_state[c] >= 1 && !G().stoppers[c].enabled && !G().dying[c]) {
+        kk.oracle("I-SM-10", fmt::format("cpu{} is online and past cpuhp_online_idle but its stopper is disabled", c),
+                  "stopper.enabled");
+        return;
+      }
+    }
+  });
+}
+
+std::string print_stop_info(const task_struct* task) {
+  cpu_stopper* stopper = stopper_of(task->cpu);
+  if (task != stopper->thread || stopper->fn == nullptr) return {};
+  return fmt::format("Stopper: {} <- {}", stopper->fn, stopper->caller ? stopper->caller : "?");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Oracle hooks for the rest of the model
+
+void stop_machine_irq_entry_check(unsigned cpu) {
+  if (cpu_rq(cpu)->msm_cur >= MULTI_STOP_DISABLE_IRQ)
+    kernel().oracle("I-SM-4", fmt::format("an interrupt handler runs on cpu{} inside multi_cpu_stop {}", cpu,
+                                          multi_stop_state_name(cpu_rq(cpu)->msm_cur)),
+                    fmt::format("multi_cpu_stop:{}", multi_stop_state_name(cpu_rq(cpu)->msm_cur)));
+}
+
+void stop_machine_schedule_check(const task_struct* prev) {
+  if (!kernel().sm) return;
+  cpu_stopper* stopper = stopper_of(prev->cpu);
+  if (prev == stopper->thread && stopper->fn != nullptr)
+    kernel().oracle("I-SM-16", fmt::format("stop callback {} sleeps on cpu{}", stopper->fn, prev->cpu),
+                    fmt::format("cpu_stopper_thread:{}", stopper->fn));
+}
+
+void stop_machine_note_dying(unsigned cpu, bool dying) { G().dying[cpu] = dying; }
+
+void stop_machine_final_checks() {
+  auto& k = kernel();
+  for (const auto& [id, fate] : G().fates) {
+    if (fate.queued && fate.executed == 0) {
+      k.oracle("I-SM-8", fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, id, fate.cpu),
+               "cpu_stop_queue_work");
+      return;
+    }
+  }
+}
+
+}  // namespace model
