@@ -155,10 +155,16 @@ void raise_nmi(unsigned cpu, const char* name, std::function<void()> handler) {
 void cpu_relax() { kernel().sim.relax(); }
 
 void touch_nmi_watchdog() {
+  auto& k = kernel();
+  if (k.sim.trace().enabled("watchdog", sim::Level::Debug))
+    k.sim.trace().event("watchdog", sim::Level::Debug, "wd.touch", "cpu={}", k.sim.this_lane());
   if (touch_nmi_watchdog_hook) touch_nmi_watchdog_hook();
 }
 
 void rcu_momentary_eqs() {
+  auto& k = kernel();
+  if (k.sim.trace().enabled("rcu", sim::Level::Debug))
+    k.sim.trace().event("rcu", sim::Level::Debug, "rcu.eqs", "cpu={}", k.sim.this_lane());
   if (rcu_momentary_eqs_hook) rcu_momentary_eqs_hook();
 }
 
@@ -381,6 +387,7 @@ void set_cpu_online(unsigned cpu, bool online) {
   else cpumask_clear_cpu(cpu, &k.cpu_online_mask);
   k.num_online_cpus_.set_quiet(k.num_online_cpus_.peek() + (online ? 1 : -1));
   k.sim.trace().event("cpu", sim::Level::Info, "cpu.online", "cpu={} online={}", cpu, online ? 1 : 0);
+  stop_machine_check_enabled_window(cpu);
 }
 
 void set_cpu_active(unsigned cpu, bool active) {

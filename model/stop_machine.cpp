@@ -468,6 +468,7 @@ static void ack_state(multi_stop_data* msdata, unsigned cpu, int curstate) {
 // I-SM-4 and I-SM-5, checked as a CPU is about to call fn.
 static void check_run_preconditions(multi_stop_data* msdata, unsigned cpu) {
   auto& k = kernel();
+  if (msdata->fn_calls > 0) return;  // participants cannot change state while fn runs: check once
   for (unsigned c : for_each_cpu(&msdata->participants)) {
     if (!cpu_rq(c)->irqs_disabled || cpu_rq(c)->msm_cur < MULTI_STOP_DISABLE_IRQ)
       k.oracle("I-SM-4", fmt::format("cpu{} calls fn of msdata #{} while participant cpu{} has irqs {} in state {}", cpu,
@@ -651,11 +652,22 @@ static void cpu_stop_park(unsigned cpu) {
   trace_sm("stop.park", fmt::format("cpu={}", cpu));
 }
 
+// I-SM-10: an online CPU past cpuhp_online_idle has an enabled stopper, except the dying CPU
+// inside take_cpu_down. Checked at every transition of either side rather than every step.
+void stop_machine_check_enabled_window(unsigned cpu) {
+  auto& k = kernel();
+  if (!G().stop_machine_initialized) return;
+  if (cpu_online(cpu) && k.hp_state[cpu] >= 1 && !G().stoppers[cpu].enabled && !G().dying[cpu])
+    k.oracle("I-SM-10", fmt::format("cpu{} is online and past cpuhp_online_idle but its stopper is disabled", cpu),
+             "stopper.enabled");
+}
+
 void stop_machine_park(unsigned cpu) {
   cpu_stopper* stopper = stopper_of(cpu);
   // Works queued before this store still run: the stopper drains its list before parking.
   stopper->enabled = false;
   trace_sm("stop.disable", fmt::format("cpu={}", cpu));
+  stop_machine_check_enabled_window(cpu);
   kthread_park(stopper->thread);
 }
 
@@ -686,17 +698,6 @@ void cpu_stop_init() {
   for (unsigned cpu = 0; cpu < k.nr_cpu_ids; ++cpu) g.stoppers[cpu].thread = g.thread_store[cpu];
   stop_machine_unpark(0);
   g.stop_machine_initialized = true;
-  // I-SM-10 as a per-step check: an online CPU past the stopper-unpark point has it enabled.
-  k.sim.add_checker("I-SM-10", [] {
-    auto& kk = kernel();
-    for (unsigned c : for_each_cpu(&kk.cpu_online_mask)) {
-      if (kk.hp_state[c] >= 1 && !G().stoppers[c].enabled && !G().dying[c]) {
-        kk.oracle("I-SM-10", fmt::format("cpu{} is online and past cpuhp_online_idle but its stopper is disabled", c),
-                  "stopper.enabled");
-        return;
-      }
-    }
-  });
 }
 
 std::string print_stop_info(const task_struct* task) {

@@ -138,5 +138,6 @@ void stop_machine_schedule_check(const task_struct* prev);
 void stop_machine_final_checks();
 /// Marks `cpu` as the dying CPU inside take_cpu_down (its own online bit may change).
 void stop_machine_note_dying(unsigned cpu, bool dying);
+void stop_machine_check_enabled_window(unsigned cpu);
 
 }  // namespace model
