@@ -5,6 +5,8 @@
 #include "model/cpu.hpp"
 #include "model/kthread.hpp"
 #include "model/lockdep.hpp"
+#include "model/rcu.hpp"
+#include "model/watchdog.hpp"
 #include "model/smpboot.hpp"
 #include "model/stop_machine.hpp"
 
@@ -40,10 +42,11 @@ Kernel::Kernel(KernelConfig c)
                      &cpu_dying_mask})
     *m = cpumask(nr_cpu_ids);
   rqs.resize(nr_cpu_ids);
-  hp_state.assign(nr_cpu_ids, 0);
   for (unsigned i = 0; i < nr_cpu_ids; ++i) rqs[i].cpu = i;
   lockdep = std::make_unique<Lockdep>();
-  cpu = std::make_unique<cpu_globals>();
+  cpu = make_cpu_globals(nr_cpu_ids);
+  rcu = make_rcu_globals(nr_cpu_ids);
+  wd = make_watchdog_globals(nr_cpu_ids);
   sm = make_stop_machine_globals(nr_cpu_ids);
   sb = make_smpboot_globals();
   sim.on_point([] { irq_and_preempt_point(); });
@@ -86,26 +89,23 @@ task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::functio
   return p;
 }
 
-// SIM: until kernel/cpu.c's state machine exists (issue 4), secondary CPUs are brought up by a
-// direct sequence with the kernel's ordering: threads created parked (CREATE_THREADS), CPU
-// online, stopper unparked before the CPU runs tasks (cpuhp_online_idle), smpboot threads
-// unparked (AP_SMPBOOT_THREADS), CPU active (AP_ACTIVE).
-static void bringup_cpu_direct(unsigned cpu) {
-  auto& k = kernel();
-  smpboot_create_threads(cpu);
-  tick_start(cpu);
-  set_cpu_online(cpu, true);
-  stop_machine_unpark(cpu);
-  k.hp_state[cpu] = 1;
-  smpboot_unpark_threads(cpu);
-  set_cpu_active(cpu, true);
-}
-
 static void smp_init() {
   auto& k = kernel();
-  for (unsigned cpu = 1; cpu < k.cfg.online_at_boot; ++cpu) bringup_cpu_direct(cpu);
+  bringup_nonboot_cpus(k.cfg.online_at_boot);
   k.sim.trace().event("cpu", sim::Level::Info, "smp.booted", "online={}", cpumask_pr(&k.cpu_online_mask));
 }
+
+std::string describe_cpu(unsigned cpu) {
+  rq* r = cpu_rq(cpu);
+  if (r->msm_cur >= 0) {
+    if (r->msm_fn) return fmt::format("multi_cpu_stop:RUN:{}", r->msm_fn);
+    return fmt::format("multi_cpu_stop:{}", multi_stop_state_name(r->msm_cur));
+  }
+  if (r->curr == r->stop && kernel().sm && stopper_of(cpu)->fn) return fmt::format("stop:{}", stopper_of(cpu)->fn);
+  return r->curr->comm;
+}
+
+void sim_probe(const char* name) { kernel().sim.probe(name); }
 
 void Kernel::start_kernel(std::function<void()> init_body) {
   // kernel: boot_cpu_init()
@@ -117,10 +117,15 @@ void Kernel::start_kernel(std::function<void()> init_body) {
   cpumask_set_cpu(0, &cpu_online_mask);
   cpumask_set_cpu(0, &cpu_active_mask);
   num_online_cpus_.poke(1);
-  hp_state[0] = 1;
+  cpuhp_register_default_states();
+  boot_cpu_hotplug_init();
+  rcutree_report_cpu_starting(0);
   for (unsigned c = 0; c < nr_cpu_ids; ++c) init_idle(c);
   task_struct* init = create_task("init", 0, [this, body = std::move(init_body)] {
     cpu_stop_init();
+    cpuhp_threads_init();
+    rcu_init();
+    lockup_detector_init();
     if (boot_hook) boot_hook();
     else smp_init();
     system_running = true;

@@ -64,7 +64,9 @@ struct task_struct {
   std::vector<held_lock> held_locks;
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
   bool essential = false;
-  bool acts_for_hotplug_writer = false;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
+  bool acts_for_hotplug_writer = false;
+  int rcu_read_lock_nesting = 0;
+  std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
   const char* wait_reason = "";
 };
 
@@ -93,6 +95,7 @@ struct rq {
   bool tick_stopped = true;           ///< NO_HZ idle: no tick while idle
   // stop_machine participation, for the I-SM oracles (-1 = not inside multi_cpu_stop)
   int msm_cur = -1;
+  const char* msm_fn = nullptr;       ///< name of the stop fn this CPU is running inside multi_cpu_stop
   std::uint64_t nr_switches = 0;
   std::uint64_t nr_irqs = 0;
 };
@@ -122,6 +125,8 @@ struct Knobs {
   bool state_publish_early = false;      ///< B17: state visible before thread_ack reset (I-SM-15)
   bool quiescence_break = false;         ///< a task switched out holding a raw spinlock (I-SM-5)
   bool unpark_before_online = false;     ///< stopper enabled while the CPU is offline (I-SM-10)
+  bool b20_skip_unpark_on_takedown_error = false;  ///< B20: no cpuhp unpark / AP re-kick after a refused takedown
+  bool b22_reserve_without_name = false;  ///< B22: dynamic-slot reservation also on removal
 };
 
 struct KernelConfig {
@@ -130,6 +135,8 @@ struct KernelConfig {
   unsigned online_at_boot = 0;    ///< 0 = all present
   unsigned smt = 1;               ///< hardware threads per core (siblings are consecutive ids)
   unsigned hz = 250;
+  sim::Duration watchdog_thresh = sim::Duration::ns(10LL * 1'000'000'000);       ///< 0 disables the detectors
+  sim::Duration rcu_cpu_stall_timeout = sim::Duration::ns(21LL * 1'000'000'000);
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;
@@ -138,6 +145,8 @@ struct KernelConfig {
 struct stop_machine_globals;
 struct smpboot_globals;
 struct cpu_globals;
+struct rcu_globals;
+struct watchdog_globals;
 class Lockdep;
 
 class Kernel {
@@ -161,11 +170,8 @@ class Kernel {
   std::unique_ptr<stop_machine_globals> sm;
   std::unique_ptr<smpboot_globals> sb;
   std::unique_ptr<cpu_globals> cpu;
-  /// Per-CPU hotplug progress used by oracles until kernel/cpu.c lands (see cpuhp).
-  std::vector<int> hp_state;
-
-  /// Called at every scheduler tick on the ticking CPU (hardirq context).
-  std::vector<std::function<void(unsigned cpu)>> tick_hooks;
+  std::unique_ptr<rcu_globals> rcu;
+  std::unique_ptr<watchdog_globals> wd;
 
   /// Records an oracle violation (kind = invariant id such as "I-SM-4") and stops the run.
   void oracle(const std::string& id, const std::string& message, const std::string& place = {});
@@ -244,11 +250,14 @@ void raise_nmi(unsigned cpu, const char* name, std::function<void()> handler);
 void irq_and_preempt_point();
 void cpu_relax();
 
-// ---- hooks the watchdog and RCU models fill (issue 4); here they are traced ----
+// ---- include/linux/nmi.h, rcupdate.h: used by multi_cpu_stop's wait loop ----
 void touch_nmi_watchdog();
 void rcu_momentary_eqs();
-extern std::function<void()> touch_nmi_watchdog_hook;
-extern std::function<void()> rcu_momentary_eqs_hook;
+
+/// What a CPU is doing, for failure signatures: "multi_cpu_stop:PREPARE", "stop:fn", a task name.
+std::string describe_cpu(unsigned cpu);
+/// Counts a hit of a named coverage probe.
+void sim_probe(const char* name);
 
 /// Starts the idle task of `cpu` and makes it the CPU's running task.
 void init_idle(unsigned cpu);

@@ -2,15 +2,16 @@
 // kernel/sched/idle.c (do_idle) and the irq entry/exit paths, on sim lanes and fibers.
 // Not modelled: see model/kernel.hpp.
 #include "model/kernel.hpp"
+#include "model/cpu.hpp"
 #include "model/lockdep.hpp"
+#include "model/rcu.hpp"
 #include "model/stop_machine.hpp"
+#include "model/watchdog.hpp"
 
 #include <fmt/format.h>
 
 namespace model {
 
-std::function<void()> touch_nmi_watchdog_hook;
-std::function<void()> rcu_momentary_eqs_hook;
 
 unsigned smp_processor_id() {
   auto& s = kernel().sim;
@@ -158,14 +159,14 @@ void touch_nmi_watchdog() {
   auto& k = kernel();
   if (k.sim.trace().enabled("watchdog", sim::Level::Debug))
     k.sim.trace().event("watchdog", sim::Level::Debug, "wd.touch", "cpu={}", k.sim.this_lane());
-  if (touch_nmi_watchdog_hook) touch_nmi_watchdog_hook();
+  if (k.wd) watchdog_touch_nmi(k.sim.this_lane());
 }
 
 void rcu_momentary_eqs() {
   auto& k = kernel();
   if (k.sim.trace().enabled("rcu", sim::Level::Debug))
     k.sim.trace().event("rcu", sim::Level::Debug, "rcu.eqs", "cpu={}", k.sim.this_lane());
-  if (rcu_momentary_eqs_hook) rcu_momentary_eqs_hook();
+  if (k.rcu) rcu_momentary_eqs_(k.sim.this_lane());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,7 +176,7 @@ static void scheduler_tick(unsigned cpu) {
   auto& k = kernel();
   rq* r = cpu_rq(cpu);
   r->tick_pending = false;
-  for (auto& hook : k.tick_hooks) hook(cpu);
+  if (k.rcu) rcu_sched_clock_irq(cpu);
   if (r->curr->sched_class == sched_class_id::fair && !r->fair.empty()) r->need_resched = true;
 }
 
@@ -245,6 +246,7 @@ static void context_switch(rq* r, task_struct* prev, task_struct* next) {
   k.sim.trace().event("sched", sim::Level::Info, "sched.switch", "cpu={} prev={} next={}", r->cpu, prev->comm,
                       next->comm);
   if (prev == r->idle && next != r->idle) tick_start(r->cpu);
+  if (k.rcu) rcu_note_context_switch(r->cpu);
   k.sim.switch_to(next->fiber);
 }
 
@@ -351,8 +353,11 @@ static void do_idle(unsigned cpu) {
         irq_and_preempt_point();
         continue;
       }
+      if (cpuhp_idle_work(cpu)) continue;  // an offline CPU boots or reports itself dead here
       tick_stop(cpu);
+      if (k.rcu) rcu_idle_enter(cpu);
       k.sim.halt();
+      if (k.rcu) rcu_idle_exit(cpu);
     }
     schedule();
   }

@@ -330,6 +330,10 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
     return ret;
   }
   check_stop_machine_precondition("stop_machine_cpuslocked");
+  // I-HP-9: stop_machine never overlaps a hotplug operation, except the writer's own.
+  if (k.cpu->ops_in_flight > 0 && cpu_hotplug_lock().writer != static_cast<task_struct*>(current) &&
+      !current->acts_for_hotplug_writer)
+    k.oracle("I-HP-9", "stop_machine runs while a hotplug operation is in flight", "stop_machine_cpuslocked");
   const cpumask online_before = k.cpu_online_mask;
   msdata.all_online = true;
   set_state_initial(&msdata);
@@ -537,7 +541,9 @@ int multi_cpu_stop(void* data) {
           if (is_active) {
             check_run_preconditions(msdata, cpu);
             trace_sm("msm.fn", fmt::format("msdata={} cpu={} fn={}", msdata->id, cpu, msdata->fn.name));
+            cpu_rq(cpu)->msm_fn = msdata->fn.name;
             err = msdata->fn(msdata->data);
+            cpu_rq(cpu)->msm_fn = nullptr;
             ++msdata->fn_calls;
             if (k.knobs.msm_double_fn) {
               msdata->fn(msdata->data);
@@ -556,6 +562,7 @@ int multi_cpu_stop(void* data) {
       rcu_momentary_eqs();
     }
   } while (curstate != MULTI_STOP_EXIT);
+  cpu_rq(cpu)->msm_cur = -1;  // out of the loop: interrupts taken at the restore are legitimate
   if (k.knobs.msm_enable_irqs_on_exit) local_irq_enable();
   else local_irq_restore(flags);
   // I-SM-6: the irq flag on return equals the one on entry.
@@ -563,7 +570,6 @@ int multi_cpu_stop(void* data) {
     k.oracle("I-SM-6", fmt::format("cpu{} leaves multi_cpu_stop with irqs {} but entered with them {}", cpu,
                                    irqs_disabled() ? "off" : "on", irqs_disabled_flags(flags) ? "off" : "on"),
              "multi_cpu_stop:EXIT");
-  cpu_rq(cpu)->msm_cur = -1;
   return err;
 }
 
@@ -657,7 +663,8 @@ static void cpu_stop_park(unsigned cpu) {
 void stop_machine_check_enabled_window(unsigned cpu) {
   auto& k = kernel();
   if (!G().stop_machine_initialized) return;
-  if (cpu_online(cpu) && k.hp_state[cpu] >= 1 && !G().stoppers[cpu].enabled && !G().dying[cpu])
+  if (cpu_online(cpu) && cpuhp_state_of(cpu)->state >= CPUHP_AP_ONLINE_IDLE && !G().stoppers[cpu].enabled &&
+      !G().dying[cpu])
     k.oracle("I-SM-10", fmt::format("cpu{} is online and past cpuhp_online_idle but its stopper is disabled", cpu),
              "stopper.enabled");
 }

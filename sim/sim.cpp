@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <exception>
 
 namespace sim {
 
@@ -167,15 +168,24 @@ void Sim::park(LaneState how, Time timeout_at) {
 
 void Sim::yield_to_scheduler() { fibers_[running_]->fiber->yield(); }
 
+// During teardown a fiber being killed must not keep running: every would-be interleaving point
+// throws FiberKilled again (even if fiber code swallowed the first one), unless it is already
+// unwinding, where throwing would terminate.
+bool Sim::teardown_point() const {
+  if (!tearing_down_) return false;
+  if (std::uncaught_exceptions() == 0) throw FiberKilled{};
+  return true;
+}
+
 void Sim::point(PointKind kind) {
-  if (tearing_down_ || !in_fiber()) return;
+  if (!in_fiber() || teardown_point()) return;
   if (static_cast<int>(kind) > static_cast<int>(cfg_.granularity)) return;
   if (point_hook_) point_hook_();
   yield_point(cfg_.step_cost);
 }
 
 void Sim::yield_point(Duration cost) {
-  if (tearing_down_) return;
+  if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   lanes_[running_lane_].clock += cost;
   yield_to_scheduler();
@@ -187,7 +197,7 @@ void Sim::advance(Duration d) {
 }
 
 void Sim::relax() {
-  if (tearing_down_) return;
+  if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   if (point_hook_) point_hook_();
   FiberRec& f = *fibers_[running_];
@@ -214,7 +224,7 @@ void Sim::relax() {
 }
 
 bool Sim::wait_until(Time deadline) {
-  if (tearing_down_) return false;
+  if (teardown_point()) return false;
   SIM_ASSERT(in_fiber());
   if (lanes_[running_lane_].clock >= deadline) return false;
   park(LaneState::Waiting, deadline);
@@ -222,12 +232,12 @@ bool Sim::wait_until(Time deadline) {
 }
 
 void Sim::halt() {
-  if (tearing_down_) return;
+  if (teardown_point()) return;
   park(LaneState::Halted, Time::max());
 }
 
 void Sim::switch_to(FiberId next) {
-  if (tearing_down_) return;
+  if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   SIM_ASSERT(next < fibers_.size() && next != running_);
   SIM_ASSERT_MSG(fibers_[next]->lane == kNoLane, "switch_to a fiber that is running elsewhere");

@@ -187,6 +187,9 @@ class Sim {
   /// Fills time/step/cpu/task/seed and records. `place` helps bucketing.
   void fail(std::string kind, std::string message, std::string place = {});
   bool failed() const { return failure_.has_value(); }
+  /// Coverage: counts a hit of a named probe (sorted by name when listed).
+  void probe(const std::string& name) { ++probes_[name]; }
+  const std::map<std::string, std::uint64_t>& probes() const { return probes_; }
   const std::optional<Failure>& failure() const { return failure_; }
   std::uint64_t steps() const { return steps_; }
 
@@ -251,6 +254,7 @@ class Sim {
   bool end_of_run(RunResult& r);
   void check_livelock();
   void yield_to_scheduler();
+  bool teardown_point() const;
   void run_loop(RunResult& r);
   Failure make_failure(std::string kind, std::string message, std::string place) const;
 
@@ -265,6 +269,7 @@ class Sim {
   std::vector<LaneId> heap_;  // ready lanes, min-heap by (clock, id)
   std::vector<std::unique_ptr<FiberRec>> fibers_;
   std::vector<std::pair<std::string, std::function<void()>>> checkers_;
+  std::map<std::string, std::uint64_t> probes_;
   std::function<void(LaneId, FiberId)> exit_hook_;
   std::function<void()> point_hook_;
   std::unique_ptr<Trace> trace_;

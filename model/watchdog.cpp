@@ -1,0 +1,149 @@
+// model/watchdog.cpp — see watchdog.hpp. Models watchdog_timer_fn(), softlockup_fn(),
+// watchdog_hardlockup_check(), watchdog_enable()/watchdog_disable() and the touch functions.
+#include "model/watchdog.hpp"
+
+#include <fmt/format.h>
+
+namespace model {
+
+std::unique_ptr<watchdog_globals> make_watchdog_globals(unsigned nr_cpus) {
+  auto g = std::make_unique<watchdog_globals>();
+  g->cpus = std::vector<watchdog_cpu>(nr_cpus);
+  return g;
+}
+
+static watchdog_cpu& W(unsigned cpu) { return kernel().wd->cpus[cpu]; }
+static std::int64_t running_clock_units() { return kernel().sim.now().ns_since_boot() >> 30; }
+static sim::Duration sample_period() { return kernel().cfg.watchdog_thresh * 2 / 5; }
+
+static int softlockup_fn(void*) {
+  const unsigned cpu = smp_processor_id();
+  W(cpu).touch_ts = W(cpu).report_ts = running_clock_units();
+  W(cpu).report_delayed = false;
+  complete(&W(cpu).softlockup_completion);
+  return 0;
+}
+
+// kernel: watchdog_timer_fn(), in hardirq context on `cpu`.
+static void watchdog_timer_fn(unsigned cpu) {
+  auto& k = kernel();
+  watchdog_cpu& w = W(cpu);
+  w.hrtimer_pending = false;
+  if (!w.enabled) return;
+  ++w.hrtimer_interrupts;  // watchdog_hardlockup_kick()
+  if (completion_done(&w.softlockup_completion)) {
+    // The completion keeps the static work from being queued twice (B14).
+    reinit_completion(&w.softlockup_completion);
+    stop_one_cpu_nowait(cpu, cpu_stop_fn_t(softlockup_fn, "softlockup_fn"), nullptr, &w.softlockup_stop_work);
+  }
+  const std::int64_t now = running_clock_units();
+  if (w.report_delayed) {
+    w.report_delayed = false;
+    w.report_ts = now;
+    return;
+  }
+  if (now > w.report_ts + 2 * (k.cfg.watchdog_thresh.count_ns() / 1'000'000'000)) {
+    const std::int64_t stuck_s = ((now - w.touch_ts) << 30) / 1'000'000'000;
+    task_struct* cur = cpu_rq(cpu)->curr;
+    w.report_ts = now;
+    k.oracle("soft-lockup", fmt::format("watchdog: BUG: soft lockup - CPU#{} stuck for {}s! [{}:{}]", cpu, stuck_s,
+                                        cur->comm, cur->pid),
+             describe_cpu(cpu));
+  }
+}
+
+// kernel: watchdog_hardlockup_check(), from the NMI on `cpu`.
+static void watchdog_hardlockup_check(unsigned cpu) {
+  auto& k = kernel();
+  watchdog_cpu& w = W(cpu);
+  if (!w.enabled) return;
+  if (w.hardlockup_touched) {
+    w.hardlockup_touched = false;  // consumes the touch; does not resave the count
+    return;
+  }
+  if (w.hrtimer_interrupts == w.hrtimer_interrupts_saved) {
+    if (w.hardlockup_warned) return;
+    w.hardlockup_warned = true;
+    k.oracle("hard-lockup", fmt::format("watchdog: CPU{}: Watchdog detected hard LOCKUP on cpu {}", cpu, cpu),
+             describe_cpu(cpu));
+  } else {
+    w.hrtimer_interrupts_saved = w.hrtimer_interrupts;
+    w.hardlockup_warned = false;
+  }
+}
+
+static void hrtimer_arm(unsigned cpu) {
+  auto& k = kernel();
+  W(cpu).hrtimer_ev = k.sim.after(sample_period(), [cpu] {
+    auto& kk = kernel();
+    watchdog_cpu& w = W(cpu);
+    if (!w.enabled) return;
+    kk.sim.set_event_lane(cpu);
+    // Missed periods coalesce: one pending interrupt at most.
+    if (!w.hrtimer_pending) {
+      w.hrtimer_pending = true;
+      raise_irq(cpu, "watchdog_hrtimer", [cpu] { watchdog_timer_fn(cpu); });
+    }
+    hrtimer_arm(cpu);
+  }, /*background=*/true);
+}
+
+static void nmi_arm(unsigned cpu) {
+  auto& k = kernel();
+  W(cpu).nmi_ev = k.sim.after(k.cfg.watchdog_thresh, [cpu] {
+    auto& kk = kernel();
+    if (!W(cpu).enabled) return;
+    kk.sim.set_event_lane(cpu);
+    raise_nmi(cpu, "nmi_watchdog", [cpu] { watchdog_hardlockup_check(cpu); });
+    nmi_arm(cpu);
+  }, /*background=*/true);
+}
+
+static void watchdog_enable(unsigned cpu) {
+  auto& k = kernel();
+  watchdog_cpu& w = W(cpu);
+  if (k.cfg.watchdog_thresh == sim::Duration{} || w.enabled) return;
+  init_completion(&w.softlockup_completion);
+  complete(&w.softlockup_completion);
+  w.enabled = true;
+  hrtimer_arm(cpu);  // the hrtimer first
+  w.touch_ts = w.report_ts = running_clock_units();
+  w.report_delayed = false;
+  w.hrtimer_interrupts_saved = w.hrtimer_interrupts;
+  w.hardlockup_touched = w.hardlockup_warned = false;
+  nmi_arm(cpu);
+  k.sim.trace().event("watchdog", sim::Level::Info, "wd.enable", "cpu={}", cpu);
+}
+
+static void watchdog_disable(unsigned cpu) {
+  auto& k = kernel();
+  watchdog_cpu& w = W(cpu);
+  if (!w.enabled) return;
+  k.sim.cancel(w.nmi_ev);  // the hard-lockup event first
+  w.enabled = false;
+  k.sim.cancel(w.hrtimer_ev);
+  wait_for_completion(&w.softlockup_completion);  // a pending softlockup_fn must finish
+  complete(&w.softlockup_completion);
+  k.sim.trace().event("watchdog", sim::Level::Info, "wd.disable", "cpu={}", cpu);
+}
+
+void lockup_detector_init() { watchdog_enable(0); }
+
+int lockup_detector_online_cpu(unsigned cpu) {
+  watchdog_enable(cpu);
+  return 0;
+}
+
+int lockup_detector_offline_cpu(unsigned cpu) {
+  watchdog_disable(cpu);
+  return 0;
+}
+
+void touch_softlockup_watchdog() { W(smp_processor_id()).report_delayed = true; }
+
+void watchdog_touch_nmi(unsigned cpu) {
+  W(cpu).hardlockup_touched = true;
+  W(cpu).report_delayed = true;
+}
+
+}  // namespace model

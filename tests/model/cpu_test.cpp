@@ -1,0 +1,111 @@
+#include "fixture.hpp"
+
+#include "model/cpu.hpp"
+#include "model/rcu.hpp"
+
+using namespace model;
+
+namespace {
+
+struct Snapshot {
+  cpumask online, active;
+  std::vector<int> states;
+  std::vector<bool> stopper_enabled;
+  bool operator==(const Snapshot&) const = default;
+};
+
+Snapshot snapshot(unsigned n) {
+  auto& k = kernel();
+  Snapshot s{k.cpu_online_mask, k.cpu_active_mask, {}, {}};
+  for (unsigned c = 0; c < n; ++c) {
+    s.states.push_back(cpuhp_state_of(c)->state);
+    s.stopper_enabled.push_back(stopper_of(c)->enabled);
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("cpuhp: boot brings every cpu to CPUHP_ONLINE through the state machine (cpus=4)") {
+  SimFixture t({.cpus = 4});
+  const auto r = t.run([&] {
+    for (unsigned c = 0; c < 4; ++c) {
+      CHECK(cpuhp_state_of(c)->state == CPUHP_ONLINE);
+      CHECK(cpu_online(c));
+      CHECK(cpu_active(c));
+      CHECK(stopper_of(c)->enabled);
+      REQUIRE(cpuhp_state_of(c)->thread != nullptr);
+      CHECK(cpuhp_state_of(c)->thread->comm == fmt::format("cpuhp/{}", c));
+    }
+  });
+  CHECK_PASSED(t, r);
+}
+
+TEST_CASE("cpuhp: cpu_down then cpu_up of every cpu but the boot cpu returns to the same masks and thread states") {
+  for (unsigned n : {2u, 4u, 64u}) {
+    CAPTURE(n);
+    SimFixture t({.cpus = n});
+    const auto r = t.run([&] {
+      const Snapshot before = snapshot(n);
+      for (unsigned c = 1; c < n; ++c) {
+        REQUIRE(cpu_down(c) == 0);
+        CHECK_FALSE(cpu_online(c));
+        CHECK(cpuhp_state_of(c)->state == CPUHP_OFFLINE);
+        CHECK_FALSE(stopper_of(c)->enabled);
+        CHECK(stopper_of(c)->thread->state == TASK_PARKED);
+        CHECK(cpuhp_state_of(c)->thread->state == TASK_PARKED);
+        CHECK(cpumask_test_cpu(c, &kernel().cpu_dying_mask));
+      }
+      CHECK(num_online_cpus() == 1);
+      for (unsigned c = 1; c < n; ++c) REQUIRE(cpu_up(c) == 0);
+      CHECK(snapshot(n) == before);
+    });
+    CHECK_PASSED(t, r);
+  }
+}
+
+TEST_CASE("cpuhp: cpu_down of the last online cpu returns -EBUSY (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  int ret = 0;
+  const auto r = t.run([&] {
+    REQUIRE(cpu_down(1) == 0);
+    ret = cpu_down(0);
+  });
+  CHECK_PASSED(t, r);
+  CHECK(ret == -EBUSY);
+}
+
+TEST_CASE("cpuhp: entry-point errors: -EINVAL not possible/present, -EBUSY while disabled, 0 when already there") {
+  SimFixture t({.cpus = 4});
+  const auto r = t.run([&] {
+    CHECK(cpu_up(7) == -EINVAL);
+    CHECK(cpu_up(2) == 0);  // already online
+    cpu_hotplug_disable();
+    CHECK(cpu_down(2) == -EBUSY);
+    CHECK(cpu_up(2) == -EBUSY);
+    cpu_hotplug_enable();
+    CHECK(cpu_down(2) == 0);
+  });
+  CHECK_PASSED(t, r);
+}
+
+TEST_CASE("cpuhp: stop_machine and hotplug never overlap (cpus=4, 200 seeds)") {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    SimFixture t({.cpus = 4, .seed = seed, .policy = sim::PolicyKind::Random});
+    int calls = 0;
+    const auto r = t.run([&] {
+      auto* a = spawn_on(1, [&] {
+        for (int i = 0; i < 2; ++i) {
+          cpu_down(2);
+          cpu_up(2);
+        }
+      });
+      auto* b = spawn_on(3, [&] {
+        for (int i = 0; i < 3; ++i) stop_machine(cpu_stop_fn_t([&](void*) { ++calls; return 0; }), nullptr, nullptr);
+      });
+      join_all({a, b});
+    });
+    REQUIRE_MESSAGE(r.outcome == sim::Outcome::Completed, fmt::format("seed {}: {}", seed, t.failure_text()));
+    CHECK(calls == 3);
+  }
+}
