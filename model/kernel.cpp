@@ -74,6 +74,13 @@ Kernel::~Kernel() {
 }
 
 void Kernel::oracle(const std::string& id, const std::string& message, const std::string& place) {
+  const bool detector = id == "soft-lockup" || id == "hard-lockup" || id == "rcu-stall";
+  if (detector) {
+    const sim::TraceContext ctx = sim.trace_context();
+    reports.push_back(report{id, ctx.cpu, sim.now(), message, place});
+    sim.trace().event("kernel", sim::Level::Warn, "kernel.report", "kind={} msg=\"{}\"", id, message);
+    if (!cfg.detectors_stop_run) return;
+  }
   sim.fail(id, message, place);
 }
 
@@ -84,7 +91,11 @@ task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::functio
   p->comm = std::move(comm);
   p->cpu = cpu_id;
   p->essential = essential;
-  p->fiber = sim.spawn(p->comm, std::move(body), {.essential = essential, .user = p});
+  // kernel: ret_from_fork() -> schedule_tail(): a new task finishes the switch that started it.
+  p->fiber = sim.spawn(p->comm, [b = std::move(body)] {
+    schedule_tail();
+    b();
+  }, {.essential = essential, .user = p});
   tasks.push_back(std::move(t));
   return p;
 }

@@ -65,6 +65,7 @@ struct task_struct {
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
   bool essential = false;
   bool acts_for_hotplug_writer = false;
+  bool unbound = false;  ///< may run on any active CPU: woken onto an idle one (select_task_rq)
   int rcu_read_lock_nesting = 0;
   std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
   const char* wait_reason = "";
@@ -103,7 +104,8 @@ struct rq {
 /// Deliberate deviations for tests (each oracle must be seen firing) and, later, the bug zoo.
 struct Knobs {
   bool msm_skip_irq_disable = false;     ///< multi_cpu_stop does not disable irqs (I-SM-4)
-  bool msm_skip_ack = false;             ///< a participant never acks PREPARE (I-SM-17 / hang)
+  bool msm_skip_ack = false;             ///< the highest online cpu never acks PREPARE (I-SM-17 / hang)
+  int msm_skip_ack_cpu = -1;             ///< this cpu never acks PREPARE (a participant spins there)
   bool msm_double_fn = false;            ///< the active CPU calls fn twice (I-SM-3)
   bool msm_enable_irqs_on_exit = false;  ///< B18: enable instead of restoring (I-SM-6)
   bool stop_one_cpu_double_queue = false;  ///< queue one work twice (I-SM-8)
@@ -138,6 +140,7 @@ struct KernelConfig {
   sim::Duration watchdog_thresh = sim::Duration::ns(10LL * 1'000'000'000);       ///< 0 disables the detectors
   sim::Duration rcu_cpu_stall_timeout = sim::Duration::ns(21LL * 1'000'000'000);
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
+  bool detectors_stop_run = true; ///< a lockup or stall report ends the run (else it is only recorded)
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;
 };
@@ -173,6 +176,15 @@ class Kernel {
   std::unique_ptr<rcu_globals> rcu;
   std::unique_ptr<watchdog_globals> wd;
 
+  /// Reports of the lockup and stall detectors, in order (all of them, stopping or not).
+  struct report {
+    std::string kind;
+    int cpu;
+    sim::Time time;
+    std::string message;
+    std::string place;
+  };
+  std::vector<report> reports;
   /// Records an oracle violation (kind = invariant id such as "I-SM-4") and stops the run.
   void oracle(const std::string& id, const std::string& message, const std::string& place = {});
   /// Runs `fn` as the body of task "init" on CPU 0 after boot, then the run goes on until idle.
@@ -230,6 +242,8 @@ bool irqs_disabled_flags(unsigned long flags);
 // ---- kernel/sched/core.c ----
 void schedule();
 void schedule_preempt_disabled();
+/// First code of every new task: completes the context switch that started it.
+void schedule_tail();
 void cond_resched();
 void set_current_state(unsigned state);
 void set_special_state(unsigned state);

@@ -105,6 +105,7 @@ static int rcu_gp_kthread(void*) {
 void rcu_init() {
   auto& g = G();
   g.gp_kthread = kthread_create_on_cpu(rcu_gp_kthread, nullptr, 0, "rcu_sched");
+  g.gp_kthread->unbound = true;
   wake_up_process(g.gp_kthread);
 }
 
@@ -151,19 +152,25 @@ void rcu_sched_clock_irq(unsigned cpu) {
   auto& g = G();
   rq* r = cpu_rq(cpu);
   // check_cpu_stall(): a GP older than the timeout, seen from a tick with irqs on.
-  if (gp_in_progress() && k.sim.now() >= g.next_stall_check && !cpumask_empty(&g.qsmask)) {
+  if (gp_in_progress() && k.sim.now() >= g.next_stall_check) {
     const bool self = cpumask_test_cpu(cpu, &g.qsmask);
     std::string cpus;
     for (unsigned c : for_each_cpu(&g.qsmask)) cpus += fmt::format(" {}", c);
     const auto age_s = (k.sim.now() - g.gp_start).count_ns() / 1'000'000'000;
     ++g.stalls;
     g.next_stall_check = k.sim.now() + k.cfg.rcu_cpu_stall_timeout * 3;
-    k.oracle("rcu-stall",
-             self ? fmt::format("rcu: INFO: rcu_sched self-detected stall on CPU {} (GP {} age {}s; waiting on{})", cpu,
-                                g.gp_seq, age_s, cpus)
-                  : fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{{} }} (detected by {}, GP {} age {}s)",
-                                cpus, cpu, g.gp_seq, age_s),
-             stall_place(g));
+    std::string msg;
+    if (self)
+      msg = fmt::format("rcu: INFO: rcu_sched self-detected stall on CPU {} (GP {} age {}s; waiting on{})", cpu,
+                        g.gp_seq, age_s, cpus);
+    else if (!cpus.empty())
+      msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{{} }} (detected by {}, GP {} age {}s)",
+                        cpus, cpu, g.gp_seq, age_s);
+    else
+      msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{ }} (detected by {}, GP {} age {}s); "
+                        "All QSes seen, rcu_sched kthread starved on cpu{}",
+                        cpu, g.gp_seq, age_s, g.gp_kthread ? g.gp_kthread->cpu : 0);
+    k.oracle("rcu-stall", msg, cpus.empty() && g.gp_kthread ? describe_cpu(g.gp_kthread->cpu) : stall_place(g));
   }
   // A tick that interrupts idle or preemptible code outside any read-side section is a QS.
   const task_struct* t = r->curr;

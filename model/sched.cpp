@@ -279,6 +279,13 @@ void schedule() {
   preempt_check(r);
 }
 
+void schedule_tail() {
+  auto& k = kernel();
+  if (!k.sim.in_fiber()) return;
+  rq* r = cpu_rq(k.sim.this_lane());
+  r->in_schedule = false;
+}
+
 void schedule_preempt_disabled() {
   preempt_enable_no_resched();
   schedule();
@@ -300,6 +307,22 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
   // and its schedule() returns at once (no lost wake-up).
   if (!(p->state & state)) return 0;
   p->state = TASK_RUNNING;
+  // select_task_rq(): an unbound task that is not queued goes to an idle active CPU if its own is busy.
+  // Else the waker's CPU, unless a stop-class task holds it (wake-affine).
+  if (p->unbound && !p->on_rq && !p->on_cpu.peek() && cpu_rq(p->cpu)->curr != cpu_rq(p->cpu)->idle) {
+    unsigned dest = k.nr_cpu_ids;
+    for (unsigned c : for_each_cpu(&k.cpu_active_mask)) {
+      if (cpu_rq(c)->curr == cpu_rq(c)->idle && cpu_rq(c)->fair.empty()) {
+        dest = c;
+        break;
+      }
+    }
+    if (dest == k.nr_cpu_ids && k.sim.in_fiber()) {
+      const unsigned me = k.sim.this_lane();
+      if (cpu_active(me) && cpu_rq(me)->curr->sched_class != sched_class_id::stop) dest = me;
+    }
+    if (dest < k.nr_cpu_ids) p->cpu = dest;
+  }
   rq* r = cpu_rq(p->cpu);
   if (!p->on_rq) {
     p->on_rq = true;

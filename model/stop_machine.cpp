@@ -102,13 +102,15 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
   check_queue_order(cpu, work);
 }
 
-// I-SM-14: after a queue function returns, a stopper with work is running or runnable.
-static void check_no_lost_wakeup(unsigned cpu) {
+// I-SM-14: after a queue function returns, the stopper that holds the work just queued is
+// running or runnable. (Checking "any work" would blame a concurrent queuer that has appended
+// but not yet issued its own wake-up.)
+static void check_no_lost_wakeup(unsigned cpu, const cpu_stop_work* work) {
   cpu_stopper* s = stopper_of(cpu);
-  if (s->works.empty() || s->thread == nullptr) return;
+  if (!work->on_list || s->thread == nullptr) return;
   if (s->thread->state != TASK_RUNNING && !s->thread->on_cpu.peek())
-    kernel().oracle("I-SM-14", fmt::format("stopper migration/{} sleeps with {} work(s) queued (lost wake-up)", cpu,
-                                           s->works.size()),
+    kernel().oracle("I-SM-14", fmt::format("stopper migration/{} sleeps with work {} queued (lost wake-up)", cpu,
+                                           work->fn.name),
                     "cpu_stop_queue_work");
 }
 
@@ -130,7 +132,7 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   // Wake after the unlock and before preempt_enable (W1, W2).
   if (enabled) stopper_wake(stopper);
   preempt_enable();
-  check_no_lost_wakeup(cpu);
+  if (enabled) check_no_lost_wakeup(cpu, work);
   return enabled;
 }
 
@@ -169,8 +171,10 @@ retry:
     stopper_wake(stopper2);
   }
   preempt_enable();
-  check_no_lost_wakeup(static_cast<unsigned>(cpu1));
-  check_no_lost_wakeup(static_cast<unsigned>(cpu2));
+  if (!err) {
+    check_no_lost_wakeup(static_cast<unsigned>(cpu1), work1);
+    check_no_lost_wakeup(static_cast<unsigned>(cpu2), work2);
+  }
   return err;
 }
 
@@ -518,7 +522,8 @@ int multi_cpu_stop(void* data) {
   }
   msm_join(msdata, cpu, is_active);
   // Knob: the highest-numbered online CPU never acks PREPARE (the others wait forever).
-  const bool skip_ack = k.knobs.msm_skip_ack && cpu + 1 == num_online_cpus();
+  const bool skip_ack = (k.knobs.msm_skip_ack && cpu + 1 == num_online_cpus()) ||
+                        k.knobs.msm_skip_ack_cpu == static_cast<int>(cpu);
   do {
     stop_machine_yield(cpumask);
     const int newstate = msdata->state.load();

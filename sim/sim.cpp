@@ -253,7 +253,7 @@ void Sim::switch_to(FiberId next) {
 // ---------------------------------------------------------------------------------------------
 // Time and events
 
-Time Sim::now() const { return in_fiber() ? lanes_[running_lane_].clock : now_; }
+Time Sim::now() const { return in_fiber() && running_lane_ != kNoLane ? lanes_[running_lane_].clock : now_; }
 
 EventId Sim::at(Time when, EventQueue::Callback fn, bool background) {
   SIM_ASSERT_MSG(when >= now_, "event scheduled in the past");
@@ -337,6 +337,7 @@ void Sim::note_read(const WatchedBase* w, std::uint64_t version) {
 }
 
 void Sim::note_write(WatchedBase* w) {
+  if (tearing_down_) return;  // fibers are being unwound: nobody is woken any more
   const Time t = now();
   last_write_ = t;
   if (w->watchers_.empty()) return;
