@@ -262,7 +262,10 @@ static int cpuhp_up_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
   if (ret) {
     cpuhp_reset_state(cpu, st, prev);
     if (cpuhp_invoke_callback_range(false, cpu, st, prev))
+      {
+      G().op_warned = true;
       kernel().sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"rollback failed on cpu{}\"", cpu);
+    }
   }
   return ret;
 }
@@ -273,7 +276,10 @@ static int cpuhp_down_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
   if (ret) {
     cpuhp_reset_state(cpu, st, prev);
     if (st->state < prev && cpuhp_invoke_callback_range(true, cpu, st, prev))
+      {
+      G().op_warned = true;
       kernel().sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"rollback failed on cpu{}\"", cpu);
+    }
   }
   return ret;
 }
@@ -406,6 +412,7 @@ static int bringup_wait_for_ap_online(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   wait_for_ap_thread(st, true);
   if (!cpu_online(cpu)) return -ECANCELED;
+  if (kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);  // BUG B7
   // Unpark the hotplug thread so it can run the ONLINE section.
   kthread_unpark(st->thread);
   return 0;
@@ -435,8 +442,10 @@ static void notify_cpu_starting(unsigned cpu) {
 // kernel: cpuhp_online_idle(). The stopper becomes usable before the CPU runs any task.
 static void cpuhp_online_idle(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  stop_machine_unpark(cpu);
+  // BUG B7 (knob b7_unpark_from_bp): the pre-v5.6 order left the unpark to the BP, after this.
+  if (!kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);
   st->state = CPUHP_AP_ONLINE_IDLE;
+  stop_machine_check_enabled_window(cpu);
   complete_ap_thread(st, true);
 }
 
@@ -574,7 +583,14 @@ static void check_outcome(unsigned cpu, const char* op, int ret, int prev) {
   auto& k = kernel();
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   check_masks();
-  if (st->state != st->target) return;  // a failed rollback or a partial target: warned, not checked
+  if (st->state != st->target) {
+    // Only a failed rollback or a "DEAD callback error" (both warned) may leave a CPU in between.
+    if (!G().op_warned)
+      k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it in {} with target {} and no warning", op, cpu, ret,
+                                     cpuhp_state_name(st->state), cpuhp_state_name(st->target)),
+               fmt::format("{}:{}", op, cpuhp_state_name(st->state)));
+    return;
+  }
   const std::string where = fmt::format("{}:{}", op, cpuhp_state_name(st->state));
   if (st->state == CPUHP_ONLINE) {
     if (!cpu_online(cpu) || !cpu_active(cpu) || !stopper_of(cpu)->enabled || thread_parked(st->thread))
@@ -595,6 +611,7 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   int ret = 0;
   cpus_write_lock();
   if (++G().ops_in_flight > 1) k.oracle("I-HP-5", "two hotplug operations in flight", "_cpu_up");
+  G().op_warned = false;
   const int prev = st->state;
   if (!cpumask_test_cpu(cpu, &k.cpu_present_mask)) {
     ret = -EINVAL;
@@ -632,6 +649,7 @@ static int cpu_down_(unsigned cpu, int target) {  // kernel: _cpu_down()
   int ret = 0;
   cpus_write_lock();
   if (++G().ops_in_flight > 1) k.oracle("I-HP-5", "two hotplug operations in flight", "_cpu_down");
+  G().op_warned = false;
   trace_hp("cpuhp.op", fmt::format("op=down cpu={} from={} target={}", cpu, cpuhp_state_name(st->state),
                                    cpuhp_state_name(target)));
   const int prev_state = cpuhp_set_state(cpu, st, target);
@@ -650,6 +668,7 @@ static int cpu_down_(unsigned cpu, int target) {  // kernel: _cpu_down()
         cpuhp_reset_state(cpu, st, prev_state);
         if (!k.knobs.b20_skip_unpark_on_takedown_error) cpuhp_kick_ap_(st);
       } else {
+        G().op_warned = true;
         k.sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"DEAD callback error for CPU{}\"", cpu);
       }
     }

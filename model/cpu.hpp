@@ -98,6 +98,7 @@ struct cpu_globals {
   std::vector<int> disable_error;            ///< fault: __cpu_disable returns this (B20)
   smp_hotplug_thread cpuhp_threads;
   int ops_in_flight = 0;                     ///< I-HP-5
+  bool op_warned = false;                    ///< the current operation warned (rollback or DEAD failure)
   std::vector<int> last_invoked;             ///< I-HP-4: last state run per CPU and direction
 };
 

@@ -114,21 +114,29 @@ struct Knobs {
   bool set_state_skip_state = false;     ///< set_state jumps a state (I-SM-1)
   bool stopper_park_nonempty = false;    ///< park the stopper with works still queued (I-SM-9)
   bool two_works_ignore_in_progress = false;  ///< B1/B15: skip the stop_cpus_in_progress check
-  bool stop_fn_sleeps = false;           ///< a stop callback sleeps (I-SM-16)
   bool smpboot_wrong_cpu = false;        ///< smpboot thread runs on a foreign CPU (I-SB-2)
   bool smpboot_double_setup = false;     ///< setup called twice (I-SB-1)
-  bool kthread_park_early_return = false;  ///< B19: park returns before the thread is off-CPU (I-SB-3)
+  bool kthread_park_early_return = false;  ///< B19: kthread_park returns without waiting for the park (I-SB-3)
   bool smpboot_skip_park = false;        ///< smpboot_park_threads skips a thread (I-SB-4)
   bool smpboot_duplicate_create = false; ///< create a second thread for one (desc, cpu) (I-SB-5)
-  bool stop_machine_with_disabled = false;  ///< stop_machine while a stopper is disabled (I-SM-11)
   bool stop_cpus_no_mutex = false;       ///< stop_cpus without stop_cpus_mutex (I-SM-12)
   bool done_double_signal = false;       ///< signal a done twice (I-SM-7)
   bool queue_order_inverted = false;     ///< queue two multi-CPU works in opposite orders (I-SM-13)
   bool state_publish_early = false;      ///< B17: state visible before thread_ack reset (I-SM-15)
-  bool quiescence_break = false;         ///< a task switched out holding a raw spinlock (I-SM-5)
-  bool unpark_before_online = false;     ///< stopper enabled while the CPU is offline (I-SM-10)
   bool b20_skip_unpark_on_takedown_error = false;  ///< B20: no cpuhp unpark / AP re-kick after a refused takedown
   bool b22_reserve_without_name = false;  ///< B22: dynamic-slot reservation also on removal
+  bool b2_separate_locks = false;        ///< B2: two works queued in separate lock sections, caller order
+  bool b4_preempt_between_wakes = false; ///< B4: a preemption point between the two stopper wake-ups
+  bool b5_wake_q = false;                ///< B5: wake_q dedup + preemption before wake_up_q
+  bool b7_unpark_from_bp = false;        ///< B7: the BP unparks the stopper after the AP is online
+  bool b8_preempt_window = false;        ///< B8: preemption between the online check and the nowait queue
+  bool b9_park_discards = false;         ///< B9: parking discards queued works instead of running them
+  bool b11_no_rcu_eqs = false;           ///< B11: no rcu_momentary_eqs() in the wait loop
+  bool b12_eqs_every_iteration = false;  ///< B12: rcu_momentary_eqs() also in NONE/PREPARE (irqs on)
+  bool b13_no_nmi_touch = false;         ///< B13: no touch_nmi_watchdog() in the wait loop
+  bool b14_no_completion_gate = false;   ///< B14: the soft-lockup work is queued without the gate
+  bool b15_in_progress_late = false;     ///< B15: stop_cpus_in_progress set after the first queue, cleared early
+  bool b16_stale_state = false;          ///< B16: a participant may latch a stale msdata->state
 };
 
 struct KernelConfig {
@@ -250,6 +258,8 @@ void set_special_state(unsigned state);
 int wake_up_process(task_struct* p);
 int wake_up_state(task_struct* p, unsigned state);
 void sched_set_stop_task(unsigned cpu, task_struct* stop);
+/// Migrates via the target's stopper as set_cpus_allowed_ptr() does (kernel: affine_move_task()).
+int affine_move_task(unsigned dest);
 /// SIM: sleep `d` of virtual time (msleep / schedule_timeout_uninterruptible).
 void schedule_timeout_uninterruptible(sim::Duration d);
 /// Busy loop for `d` of virtual time in the current context (irqs/preemption as they are).

@@ -100,10 +100,12 @@ int kthread_park(task_struct* k) {
   kt->flags |= KTHREAD_SHOULD_PARK;
   if (k != static_cast<task_struct*>(current)) {
     wake_up_process(k);
-    wait_for_completion(&kt->parked);
-    if (kern.knobs.kthread_park_early_return) return 0;  // B19: returns while k may still be on-CPU
-    if (!wait_task_inactive(k, TASK_PARKED))
-      kern.sim.trace().event("kthread", sim::Level::Warn, "kthread.park_warn", "comm={} not inactive", k->comm);
+    // BUG B19 (knob kthread_park_early_return): return without waiting for the thread to park.
+    if (!kern.knobs.kthread_park_early_return) {
+      wait_for_completion(&kt->parked);
+      if (!wait_task_inactive(k, TASK_PARKED))
+        kern.sim.trace().event("kthread", sim::Level::Warn, "kthread.park_warn", "comm={} not inactive", k->comm);
+    }
     if (k->state != TASK_PARKED || k->on_cpu.peek())
       kern.oracle("I-SB-3", fmt::format("kthread_park({}) returned while the thread is not parked and off-CPU", k->comm),
                   "kthread_park");

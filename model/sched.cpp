@@ -340,6 +340,38 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
 int wake_up_process(task_struct* p) { return try_to_wake_up(p, TASK_NORMAL); }
 int wake_up_state(task_struct* p, unsigned state) { return try_to_wake_up(p, state); }
 
+// kernel/sched/core.c: affine_move_task(), reduced to its stopper interaction: the caller decides
+// under the rq lock that `dest` is online, then queues migration_cpu_stop there without waiting
+// for a reply other than its completion. Preemption stays off across the decision and the queue
+// (rule W4), so take_cpu_down cannot disable the target's stopper in between.
+int affine_move_task(unsigned dest) {
+  auto& k = kernel();
+  completion done{"affine_move_task.done"};
+  cpu_stop_work work;
+  preempt_disable();
+  if (!cpu_online(dest)) {
+    preempt_enable();
+    return -EINVAL;
+  }
+  if (k.knobs.b8_preempt_window) {
+    // BUG B8: the rq lock is dropped with preemption enabled before the queue.
+    preempt_enable();
+    preempt_disable();
+  }
+  const bool queued = stop_one_cpu_nowait(dest, cpu_stop_fn_t([&done](void*) {
+    complete(&done);
+    return 0;
+  }, "migration_cpu_stop"), nullptr, &work);
+  preempt_enable();
+  if (!queued) {
+    k.oracle("I-SM-8", fmt::format("migration_cpu_stop for online cpu{} was rejected: its caller waits forever", dest),
+             "affine_move_task");
+    return -ENOENT;
+  }
+  wait_for_completion(&done);
+  return 0;
+}
+
 void sched_set_stop_task(unsigned cpu, task_struct* stop) {
   rq* r = cpu_rq(cpu);
   stop->sched_class = sched_class_id::stop;

@@ -121,27 +121,60 @@ static void stopper_wake(cpu_stopper* stopper) {
 
 bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   cpu_stopper* stopper = stopper_of(cpu);
+  auto& k = kernel();
   unsigned long flags;
+  bool in_my_wake_q = false;
   preempt_disable();
   raw_spin_lock_irqsave(&stopper->lock, flags);
   const bool enabled = stopper->enabled;
   if (enabled) cpu_stop_queue_work_(cpu, stopper, work);
   else if (work->done) cpu_stop_signal_done(work->done);
+  if (enabled && k.knobs.b5_wake_q && !stopper->wake_q_pending) stopper->wake_q_pending = in_my_wake_q = true;
   if (!enabled) trace_sm("stop.reject", fmt::format("cpu={} fn={} caller={}", cpu, work->fn.name, work->caller));
   raw_spin_unlock_irqrestore(&stopper->lock, flags);
-  // Wake after the unlock and before preempt_enable (W1, W2).
-  if (enabled) stopper_wake(stopper);
+  if (enabled && k.knobs.b5_wake_q) {
+    // BUG B5: the 2018 wake_q shape: preemption is possible before wake_up_q() runs.
+    preempt_enable();
+    preempt_disable();
+    if (in_my_wake_q) {
+      stopper->wake_q_pending = false;
+      stopper_wake(stopper);
+    }
+  } else if (enabled) {
+    // Wake after the unlock and before preempt_enable (W1, W2).
+    stopper_wake(stopper);
+  }
   preempt_enable();
   if (enabled) check_no_lost_wakeup(cpu, work);
   return enabled;
+}
+
+// BUG B2 (knob b2_separate_locks): the pre-v4.2 shape. Each work is queued under its own lock
+// section, in the caller's order, so three concurrent pairs can build a cycle of queue heads.
+static int cpu_stop_queue_two_works_b2(int cpu1, cpu_stop_work* work1, int cpu2, cpu_stop_work* work2) {
+  cpu_stopper* stopper1 = stopper_of(static_cast<unsigned>(cpu1));
+  cpu_stopper* stopper2 = stopper_of(static_cast<unsigned>(cpu2));
+  if (!stopper1->enabled || !stopper2->enabled) return -ENOENT;
+  preempt_disable();
+  raw_spin_lock_irq(&stopper1->lock);
+  cpu_stop_queue_work_(static_cast<unsigned>(cpu1), stopper1, work1);
+  raw_spin_unlock_irq(&stopper1->lock);
+  raw_spin_lock_irq(&stopper2->lock);
+  cpu_stop_queue_work_(static_cast<unsigned>(cpu2), stopper2, work2);
+  raw_spin_unlock_irq(&stopper2->lock);
+  stopper_wake(stopper1);
+  stopper_wake(stopper2);
+  preempt_enable();
+  return 0;
 }
 
 int cpu_stop_queue_two_works(int cpu1, cpu_stop_work* work1, int cpu2, cpu_stop_work* work2) {
   auto& k = kernel();
   cpu_stopper* stopper1 = stopper_of(static_cast<unsigned>(cpu1));
   cpu_stopper* stopper2 = stopper_of(static_cast<unsigned>(cpu2));
-  SIM_ASSERT_MSG(cpu1 < cpu2, "cpu_stop_queue_two_works needs cpu1 < cpu2");
+  SIM_ASSERT_MSG(cpu1 < cpu2 || k.knobs.b2_separate_locks, "cpu_stop_queue_two_works needs cpu1 < cpu2");
   int err;
+  if (k.knobs.b2_separate_locks) return cpu_stop_queue_two_works_b2(cpu1, work1, cpu2, work2);
 retry:
   preempt_disable();
   raw_spin_lock_irq(&stopper1->lock);
@@ -167,8 +200,18 @@ retry:
     goto retry;
   }
   if (!err) {
-    stopper_wake(stopper1);
-    stopper_wake(stopper2);
+    if (k.knobs.b5_wake_q && stopper1->wake_q_pending) {
+      // BUG B5: stopper1 sits in another queuer's wake_q, so adding it to ours fails silently.
+    } else {
+      stopper_wake(stopper1);
+    }
+    if (k.knobs.b4_preempt_between_wakes) {
+      // BUG B4: a preemption point between the wake-ups: a local stopper1 runs now and waits
+      // for stopper2, which nobody has woken.
+      preempt_enable();
+      preempt_disable();
+    }
+    if (!(k.knobs.b5_wake_q && stopper2->wake_q_pending)) stopper_wake(stopper2);
   }
   preempt_enable();
   if (!err) {
@@ -251,7 +294,7 @@ int stop_two_cpus(unsigned cpu1, unsigned cpu2, cpu_stop_fn_t fn, void* arg) {
   work1.caller = work2.caller = "stop_two_cpus";
   cpu_stop_init_done(&done, 2);
   set_state_initial(&msdata);
-  if (cpu1 > cpu2) std::swap(cpu1, cpu2);
+  if (cpu1 > cpu2 && !kernel().knobs.b2_separate_locks) std::swap(cpu1, cpu2);
   if (cpu_stop_queue_two_works(static_cast<int>(cpu1), &work1, static_cast<int>(cpu2), &work2)) return -ENOENT;
   wait_for_completion(&done.completion_);
   return done.ret;
@@ -263,17 +306,22 @@ bool queue_stop_cpus_work(const cpumask* mask, cpu_stop_fn_t fn, void* arg, cpu_
   // Preemption stays off so that queueing on our own CPU cannot run a local stopper that then
   // waits for stoppers not queued yet.
   preempt_disable();
-  G().stop_cpus_in_progress.store(true);
+  // BUG B15 (knob b15_in_progress_late): the flag becomes visible only after the first CPU is
+  // queued and is cleared before the last one, as the compiler may reorder without barriers.
+  if (!k.knobs.b15_in_progress_late) G().stop_cpus_in_progress.store(true);
   std::vector<unsigned> cpus;
   for (unsigned cpu : for_each_cpu(mask)) cpus.push_back(cpu);
   if (k.knobs.queue_order_inverted) std::reverse(cpus.begin(), cpus.end());
-  for (unsigned cpu : cpus) {
+  for (std::size_t i = 0; i < cpus.size(); ++i) {
+    const unsigned cpu = cpus[i];
+    if (k.knobs.b15_in_progress_late && i + 1 == cpus.size() && cpus.size() > 1) G().stop_cpus_in_progress.store(false);
     cpu_stop_work* work = &stopper_of(cpu)->stop_work;
     work->fn = fn;
     work->arg = arg;
     work->done = done;
     work->caller = "queue_stop_cpus_work";
     if (cpu_stop_queue_work(cpu, work)) queued = true;
+    if (k.knobs.b15_in_progress_late && i == 0 && cpus.size() > 1) G().stop_cpus_in_progress.store(true);
   }
   G().stop_cpus_in_progress.store(false);
   preempt_enable();
@@ -524,9 +572,16 @@ int multi_cpu_stop(void* data) {
   // Knob: the highest-numbered online CPU never acks PREPARE (the others wait forever).
   const bool skip_ack = (k.knobs.msm_skip_ack && cpu + 1 == num_online_cpus()) ||
                         k.knobs.msm_skip_ack_cpu == static_cast<int>(cpu);
+  bool latched = false;  // B16: this CPU stopped re-reading msdata->state
+  int newstate = MULTI_STOP_NONE;
   do {
     stop_machine_yield(cpumask);
-    const int newstate = msdata->state.load();
+    if (!latched) newstate = msdata->state.load();
+    // BUG B16 (knob b16_stale_state): a plain access the compiler keeps in a register.
+    if (k.knobs.b16_stale_state && !latched && newstate != curstate && newstate != MULTI_STOP_EXIT &&
+        k.sim.chance(sim::ChoiceKind::Fault, sim::Ratio{1, 16}, "fault"))
+      latched = true;
+    if (k.knobs.b12_eqs_every_iteration) rcu_momentary_eqs();  // BUG B12: also with irqs on
     if (newstate != curstate) {
       // I-SM-15: whoever sees the new state also sees its reset ack counter.
       if (msdata->ack_reset_for != newstate)
@@ -560,11 +615,12 @@ int multi_cpu_stop(void* data) {
           break;
       }
       if (skip_ack && curstate == MULTI_STOP_PREPARE) continue;
+      if (latched && curstate == newstate && msdata->last_ack[cpu] == curstate) continue;
       ack_state(msdata, cpu, curstate);
     } else if (curstate > MULTI_STOP_PREPARE) {
       // irqs are off here: keep the watchdogs and RCU from blaming a CPU that only waits.
-      touch_nmi_watchdog();
-      rcu_momentary_eqs();
+      if (!k.knobs.b13_no_nmi_touch) touch_nmi_watchdog();           // BUG B13 when skipped
+      if (!k.knobs.b11_no_rcu_eqs && !k.knobs.b12_eqs_every_iteration) rcu_momentary_eqs();  // BUG B11
     }
   } while (curstate != MULTI_STOP_EXIT);
   cpu_rq(cpu)->msm_cur = -1;  // out of the loop: interrupts taken at the restore are legitimate
@@ -610,7 +666,8 @@ static void cpu_stopper_thread(unsigned cpu) {
   for (;;) {
     cpu_stop_work* work = nullptr;
     raw_spin_lock_irq(&stopper->lock);
-    if (k.knobs.stopper_park_nonempty && kthread_should_park() && !stopper->works.empty()) {
+    if ((k.knobs.stopper_park_nonempty || k.knobs.b9_park_discards) && kthread_should_park() &&
+        !stopper->works.empty()) {
       raw_spin_unlock_irq(&stopper->lock);
       return;  // leaves works behind: the park callback must notice
     }
@@ -655,6 +712,20 @@ static void cpu_stop_create(unsigned cpu) {
 
 static void cpu_stop_park(unsigned cpu) {
   cpu_stopper* stopper = stopper_of(cpu);
+  if (kernel().knobs.b9_park_discards) {
+    // BUG B9: the pre-v4.4 park: pending works are signalled as not executed and dropped.
+    raw_spin_lock_irq(&stopper->lock);
+    while (!stopper->works.empty()) {
+      cpu_stop_work* w = stopper->works.front();
+      stopper->works.pop_front();
+      w->on_list = false;
+      kernel().oracle("I-SM-8", fmt::format("work {} accepted by cpu{} is dropped when its stopper parks", w->fn.name, cpu),
+                      "cpu_stop_park");
+      if (w->done) cpu_stop_signal_done(w->done);
+    }
+    stopper->enabled = false;
+    raw_spin_unlock_irq(&stopper->lock);
+  }
   // I-SM-9: a parked stopper is empty and disabled.
   if (!stopper->works.empty() || stopper->enabled)
     kernel().oracle("I-SM-9", fmt::format("migration/{} parks with {} work(s) queued and enabled={}", cpu,
@@ -686,10 +757,8 @@ void stop_machine_park(unsigned cpu) {
 void stop_machine_unpark(unsigned cpu) {
   auto& k = kernel();
   cpu_stopper* stopper = stopper_of(cpu);
-  if (!cpu_online(cpu) && !k.knobs.unpark_before_online && G().stop_machine_initialized)
+  if (!cpu_online(cpu) && G().stop_machine_initialized)
     k.oracle("I-SM-10", fmt::format("stopper of offline cpu{} enabled", cpu), "stop_machine_unpark");
-  if (k.knobs.unpark_before_online && !cpu_online(cpu))
-    k.oracle("I-SM-10", fmt::format("stopper of cpu{} enabled before the CPU is online", cpu), "stop_machine_unpark");
   stopper->enabled = true;
   trace_sm("stop.enable", fmt::format("cpu={}", cpu));
   kthread_unpark(stopper->thread);

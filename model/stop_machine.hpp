@@ -77,6 +77,7 @@ struct cpu_stopper {
   cpu_stop_work stop_work;
   const char* caller = nullptr;
   const char* fn = nullptr;
+  bool wake_q_pending = false;  ///< B5 model only: the stopper sits in some task's wake_q
 };
 
 /// Oracle-side record of each work handed to the queueing functions (I-SM-8).

@@ -31,7 +31,10 @@ static void watchdog_timer_fn(unsigned cpu) {
   w.hrtimer_pending = false;
   if (!w.enabled) return;
   ++w.hrtimer_interrupts;  // watchdog_hardlockup_kick()
-  if (completion_done(&w.softlockup_completion)) {
+  if (k.knobs.b14_no_completion_gate) {
+    // BUG B14: no gate: a work still queued from the previous period is queued again.
+    stop_one_cpu_nowait(cpu, cpu_stop_fn_t(softlockup_fn, "softlockup_fn"), nullptr, &w.softlockup_stop_work);
+  } else if (completion_done(&w.softlockup_completion)) {
     // The completion keeps the static work from being queued twice (B14).
     reinit_completion(&w.softlockup_completion);
     stop_one_cpu_nowait(cpu, cpu_stop_fn_t(softlockup_fn, "softlockup_fn"), nullptr, &w.softlockup_stop_work);
