@@ -100,6 +100,7 @@ void mutex_lock(mutex* m) {
 
 int mutex_trylock(mutex* m) {
   S().point(sim::PointKind::Lock);
+  (void)m->released.load();  // a failed trylock in a spin loop waits for the next unlock
   if (m->owner != nullptr) return 0;
   kernel().lockdep->acquire(current, m->name, 0, false);
   m->owner = current;
@@ -110,6 +111,7 @@ void mutex_unlock(mutex* m) {
   SIM_ASSERT_MSG(m->owner == current, "mutex_unlock by a task that does not own it");
   S().point(sim::PointKind::Lock);
   m->owner = nullptr;
+  m->released.set_quiet(m->released.peek() + 1);
   kernel().lockdep->release(current, m->name, 0);
   while (!m->waiters.empty()) {
     task_struct* w = m->waiters.front();
@@ -134,6 +136,7 @@ static void complete_common(completion* x, bool all) {
   raw_spin_lock_irqsave(&x->wait_lock, flags);
   if (all) x->done = UINT_MAX_DONE;
   else if (x->done != UINT_MAX_DONE) ++x->done;
+  x->completed.set_quiet(x->completed.peek() + 1);
   while (!x->waiters.empty()) {
     task_struct* w = x->waiters.front();
     x->waiters.pop_front();
@@ -165,7 +168,14 @@ void wait_for_completion(completion* x) {
 
 bool completion_done(completion* x) {
   S().point(sim::PointKind::Lock);
-  return x->done != 0;
+  (void)x->completed.load();
+  if (x->done == 0) return false;
+  // complete() may still hold the wait lock: wait for it to let go before the caller frees `x`
+  // (stop_machine_from_inactive_cpu's done lives on its stack).
+  unsigned long flags;
+  raw_spin_lock_irqsave(&x->wait_lock, flags);
+  raw_spin_unlock_irqrestore(&x->wait_lock, flags);
+  return true;
 }
 
 // ---- atomics ----

@@ -33,6 +33,7 @@ struct mutex {
   task_struct* owner = nullptr;
   std::deque<task_struct*> waiters;
   const char* name;
+  sim::Watched<int> released{0, "mutex.released"};  ///< bumped at unlock: trylock spinners watch it
 };
 void mutex_lock(mutex* m);
 int mutex_trylock(mutex* m);
@@ -44,6 +45,7 @@ struct completion {
   unsigned done = 0;
   std::deque<task_struct*> waiters;
   raw_spinlock_t wait_lock;
+  sim::Watched<int> completed{0, "completion.done"};  ///< bumped at complete: completion_done pollers watch it
 };
 inline constexpr unsigned UINT_MAX_DONE = 0xffffffffu;
 void init_completion(completion* x);

@@ -96,6 +96,10 @@ static int rcu_gp_kthread(void*) {
     rcu_gp_init();
     while (!cpumask_empty(&G().qsmask)) {
       schedule_timeout_uninterruptible(jiffy * 3);
+      // SIM: parked spinners run one loop iteration before the scan looks at them, so a momentary
+      // EQS made "every iteration" is visible as it would be in a real spin loop.
+      for (unsigned c : for_each_cpu(&G().qsmask)) k.sim.kick(c, k.sim.now());
+      schedule_timeout_uninterruptible(sim::Duration::ns(10'000));
       rcu_gp_fqs();
     }
     rcu_gp_cleanup();
@@ -170,7 +174,17 @@ void rcu_sched_clock_irq(unsigned cpu) {
       msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{ }} (detected by {}, GP {} age {}s); "
                         "All QSes seen, rcu_sched kthread starved on cpu{}",
                         cpu, g.gp_seq, age_s, g.gp_kthread ? g.gp_kthread->cpu : 0);
-    k.oracle("rcu-stall", msg, cpus.empty() && g.gp_kthread ? describe_cpu(g.gp_kthread->cpu) : stall_place(g));
+    // I-RCU-3 (progress): CPUs that only wait in multi_cpu_stop past PREPARE make momentary EQSs,
+    // so while some CPU is outside the operation the GP must not be blocked by them (B11).
+    bool outside = false, innocent = false;
+    for (unsigned c : for_each_cpu(&k.cpu_online_mask)) outside |= cpu_rq(c)->msm_cur < 0;
+    for (unsigned c : for_each_cpu(&g.qsmask)) {
+      const rq* rc = cpu_rq(c);
+      innocent |= rc->msm_cur > MULTI_STOP_PREPARE && rc->msm_cur < MULTI_STOP_EXIT && rc->msm_fn == nullptr;
+    }
+    const bool blames_waiter = outside && innocent;
+    k.oracle(blames_waiter ? "I-RCU-3" : "rcu-stall", blames_waiter ? msg + " (blames a CPU only waiting in multi_cpu_stop)" : msg,
+             cpus.empty() && g.gp_kthread ? describe_cpu(g.gp_kthread->cpu) : stall_place(g));
   }
   // A tick that interrupts idle or preemptible code outside any read-side section is a QS.
   const task_struct* t = r->curr;

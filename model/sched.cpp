@@ -239,6 +239,7 @@ static void context_switch(rq* r, task_struct* prev, task_struct* next) {
   // I-SM-5 bookkeeping: a task switched out inside a preempt/irq-disabled region. The allowed
   // depth is the caller's own (schedule_preempt_disabled, the idle task's preempt-off loop).
   prev->switched_out_atomic = holds_raw || r->irqs_disabled;
+  stop_machine_switch_check(prev);
   prev->on_cpu.set_quiet(false);
   next->on_cpu.set_quiet(true);
   r->curr = next;
@@ -353,6 +354,7 @@ int affine_move_task(unsigned dest) {
     preempt_enable();
     return -EINVAL;
   }
+  k.sim.point(sim::PointKind::Lock);  // task_rq_unlock(): other CPUs may act from here on
   if (k.knobs.b8_preempt_window) {
     // BUG B8: the rq lock is dropped with preemption enabled before the queue.
     preempt_enable();
@@ -392,7 +394,12 @@ void busy_loop(sim::Duration d, bool touch_watchdog) {
   auto& k = kernel();
   const sim::Time end = k.sim.now() + d;
   while (k.sim.now() < end) {
-    if (touch_watchdog) touch_nmi_watchdog();
+    if (touch_watchdog) {
+      // A well-behaved long loop: pets the lockup detectors and, with irqs off, reports a
+      // momentary EQS each iteration (as cond_resched_rcu-style loops do).
+      touch_nmi_watchdog();
+      if (irqs_disabled() && current != this_rq()->idle) rcu_momentary_eqs();
+    }
     irq_and_preempt_point();
     k.sim.wait_until(end);
   }

@@ -98,6 +98,7 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
   work->on_list = true;
   g.fates[work->id] = stop_work_fate{cpu, true, 0, work->fn.name};
   stopper->works.push_back(work);
+  if (kernel().sim.in_fiber()) ++current->pending_stopper_wakes;
   trace_sm("stop.queue", fmt::format("cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id));
   check_queue_order(cpu, work);
 }
@@ -115,8 +116,21 @@ static void check_no_lost_wakeup(unsigned cpu, const cpu_stop_work* work) {
 }
 
 static void stopper_wake(cpu_stopper* stopper) {
+  task_struct* me = current;
+  if (me->pending_stopper_wakes > 0) --me->pending_stopper_wakes;
   if (kernel().knobs.stopper_no_wake) return;
   wake_up_process(stopper->thread);
+}
+
+// W2: a task that queued stopper work must issue the wake-up before it can be switched out.
+void stop_machine_switch_check(task_struct* prev) {
+  if (prev->pending_stopper_wakes <= 0) return;
+  const int owed = prev->pending_stopper_wakes;
+  prev->pending_stopper_wakes = 0;
+  kernel().oracle("I-SM-14", fmt::format("{} is switched out between queueing stopper work and waking the stopper "
+                                         "({} wake-up(s) owed): the work may never run (lost wake-up)",
+                                         prev->comm, owed),
+                  "cpu_stop_queue_work");
 }
 
 bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
@@ -139,6 +153,8 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
     if (in_my_wake_q) {
       stopper->wake_q_pending = false;
       stopper_wake(stopper);
+    } else {
+      --current->pending_stopper_wakes;  // another queuer's wake_q holds the stopper
     }
   } else if (enabled) {
     // Wake after the unlock and before preempt_enable (W1, W2).
@@ -202,6 +218,7 @@ retry:
   if (!err) {
     if (k.knobs.b5_wake_q && stopper1->wake_q_pending) {
       // BUG B5: stopper1 sits in another queuer's wake_q, so adding it to ours fails silently.
+      --current->pending_stopper_wakes;
     } else {
       stopper_wake(stopper1);
     }
@@ -212,6 +229,7 @@ retry:
       preempt_disable();
     }
     if (!(k.knobs.b5_wake_q && stopper2->wake_q_pending)) stopper_wake(stopper2);
+    else --current->pending_stopper_wakes;
   }
   preempt_enable();
   if (!err) {

@@ -136,6 +136,7 @@ cpumask cpu_smt_mask(unsigned cpu);
 // ---- hooks for the rest of the model (oracle plumbing) ----
 void stop_machine_irq_entry_check(unsigned cpu);
 void stop_machine_schedule_check(const task_struct* prev);
+void stop_machine_switch_check(task_struct* prev);
 void stop_machine_final_checks();
 /// Marks `cpu` as the dying CPU inside take_cpu_down (its own online bit may change).
 void stop_machine_note_dying(unsigned cpu, bool dying);

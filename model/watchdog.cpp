@@ -67,7 +67,13 @@ static void watchdog_hardlockup_check(unsigned cpu) {
   if (w.hrtimer_interrupts == w.hrtimer_interrupts_saved) {
     if (w.hardlockup_warned) return;
     w.hardlockup_warned = true;
-    k.oracle("hard-lockup", fmt::format("watchdog: CPU{}: Watchdog detected hard LOCKUP on cpu {}", cpu, cpu),
+    // I-WD-1: a CPU that only waits in multi_cpu_stop past PREPARE touches the watchdog every
+    // iteration; blaming it is a detector bug (B13), not a lockup.
+    const rq* r = cpu_rq(cpu);
+    const bool waiter = r->msm_cur > MULTI_STOP_PREPARE && r->msm_cur < MULTI_STOP_EXIT && r->msm_fn == nullptr;
+    k.oracle(waiter ? "I-WD-1" : "hard-lockup",
+             fmt::format("watchdog: CPU{}: Watchdog detected hard LOCKUP on cpu {}{}", cpu, cpu,
+                         waiter ? " (a CPU only waiting in multi_cpu_stop)" : ""),
              describe_cpu(cpu));
   } else {
     w.hrtimer_interrupts_saved = w.hrtimer_interrupts;

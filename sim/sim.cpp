@@ -16,6 +16,7 @@ constexpr std::size_t kDefaultStackBytes =
     64 * 1024;
 #endif
 constexpr std::size_t kMaxReadSet = 64;
+constexpr std::uint32_t kBlindRelaxes = 64;  // consecutive relaxes with nothing watched before parking
 }  // namespace
 
 void assert_fail(const char* expr, const char* file, int line, const std::string& msg) {
@@ -201,6 +202,17 @@ void Sim::relax() {
   SIM_ASSERT(in_fiber());
   if (point_hook_) point_hook_();
   FiberRec& f = *fibers_[running_];
+  if (f.read_set.empty() && !f.read_set_overflow && ++f.blind_relaxes > kBlindRelaxes) {
+    // A loop that polls nothing watched (a value kept in a register): iterate only at the
+    // timeout quantum or on a kick, so it costs per quantum rather than per iteration.
+    Lane& lane = lanes_[running_lane_];
+    lane.clock += cfg_.step_cost;
+    ++f.park_gen;
+    f.parked_words.clear();
+    park(LaneState::Spinning, lane.clock + cfg_.relax_timeout);
+    return;
+  }
+  if (!f.read_set.empty()) f.blind_relaxes = 0;
   bool stale = f.read_set.empty() || f.read_epoch != destroy_epoch_ || f.read_set_overflow;
   f.read_set_overflow = false;
   if (!stale) {

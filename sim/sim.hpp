@@ -234,6 +234,7 @@ class Sim {
     std::vector<ReadEntry> read_set;
     std::uint64_t read_epoch = 0;   // destroy epoch when the read set started
     bool read_set_overflow = false; // too many distinct words read since the last relax
+    std::uint32_t blind_relaxes = 0; // consecutive relax() calls with an empty read set
     std::uint64_t park_gen = 0;     // bumped at every park; stale watcher entries are ignored
     bool woken_by_kick = false;
     std::vector<const char*> parked_words;  // names of the words a spinner waits on (dumps only)

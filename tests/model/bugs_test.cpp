@@ -1,0 +1,243 @@
+// The bug zoo (spec §7): for each knob, a workload written as a user would (no scripted
+// interleaving), a fixed seed budget that must find the expected failure kind with the knob on,
+// and the same budget finding nothing with it off.
+#include "fixture.hpp"
+
+#include "model/bugs.hpp"
+#include "model/cpu.hpp"
+#include "model/rcu.hpp"
+
+#include <deque>
+#include <functional>
+#include <set>
+#include <sstream>
+
+using namespace model;
+using namespace sim::literals;
+
+namespace {
+
+struct Workload {
+  unsigned cpus = 2;
+  unsigned online = 0;
+  sim::Duration max_time = 30_s;
+  sim::Granularity granularity = sim::Granularity::Locks;
+  std::function<void(Kernel&)> setup = {};  // before boot (fault injection)
+  std::function<void()> body = {};     // the init task's work after boot
+};
+
+std::set<std::string> kinds_of(const std::string& expect) {
+  std::set<std::string> out;
+  std::stringstream ss(expect);
+  std::string k;
+  while (std::getline(ss, k, '|')) out.insert(k);
+  return out;
+}
+
+/// Runs `w` for seeds 1..budget alternating random and pct; returns the first failure kind seen.
+std::string hunt(const char* bug, const Workload& w, std::uint64_t budget, std::uint64_t* seed_found = nullptr) {
+  for (std::uint64_t seed = 1; seed <= budget; ++seed) {
+    SimFixture t({.cpus = w.cpus, .online = w.online, .seed = seed,
+                  .policy = seed % 2 ? sim::PolicyKind::Random : sim::PolicyKind::Pct,
+                  .granularity = w.granularity, .max_time = w.max_time});
+    if (bug) find_bug(bug)->enable(t.knobs());
+    if (w.setup) w.setup(t.k());
+    const auto r = t.run(w.body);
+    if (r.failure) {
+      if (seed_found) *seed_found = seed;
+      return r.failure->kind;
+    }
+  }
+  return "none";
+}
+
+void check_bug(const char* name, const Workload& w, std::uint64_t budget) {
+  const bug_knob* b = find_bug(name);
+  REQUIRE(b != nullptr);
+  std::uint64_t seed = 0;
+  const std::string found = hunt(name, w, budget, &seed);
+  INFO(name, " found ", found, " at seed ", seed, ", expected ", b->expect);
+  CHECK(kinds_of(b->expect).count(found) == 1);
+  const std::string baseline = hunt(nullptr, w, budget);
+  INFO(name, " without the knob found ", baseline);
+  CHECK(baseline == "none");
+}
+
+void repeat(int n, const std::function<void()>& f) {
+  for (int i = 0; i < n; ++i) f();
+}
+
+const cpu_stop_fn_t nop{[](void*) { return 0; }, "nop"};
+
+}  // namespace
+
+TEST_CASE("bug zoo: every knob is listed with a history and an expected failure kind") {
+  CHECK(bug_registry().size() >= 14);
+  for (const char* required : {"B1", "B2", "B4", "B5", "B8", "B9", "B11", "B13", "B15", "B16", "B18", "B19", "B20"}) {
+    CAPTURE(required);
+    const bug_knob* b = find_bug(required);
+    REQUIRE(b != nullptr);
+    CHECK_FALSE(b->history.empty());
+    CHECK_FALSE(b->expect.empty());
+  }
+  CHECK(find_bug("B999") == nullptr);
+}
+
+TEST_CASE("bug zoo B1: stop_machine racing stop_two_cpus queues in opposite orders (cpus=2)") {
+  check_bug("B1", {.body = [] {
+    auto* a = spawn_on(0, [] { repeat(4, [] { stop_machine(nop, nullptr, nullptr); }); });
+    auto* b = spawn_on(1, [] { repeat(4, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    join_all({a, b});
+  }}, 60);
+}
+
+TEST_CASE("bug zoo B15: stop_cpus_in_progress not visible for the whole loop (cpus=3)") {
+  check_bug("B15", {.cpus = 3, .body = [] {
+    auto* a = spawn_on(0, [] { repeat(4, [] { stop_machine(nop, nullptr, nullptr); }); });
+    auto* b = spawn_on(1, [] { repeat(4, [] { stop_two_cpus(0, 2, nop, nullptr); }); });
+    join_all({a, b});
+  }}, 80);
+}
+
+TEST_CASE("bug zoo B2: three concurrent stop_two_cpus form a cycle (cpus=3)") {
+  check_bug("B2", {.cpus = 3, .body = [] {
+    auto* a = spawn_on(0, [] { repeat(3, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    auto* b = spawn_on(1, [] { repeat(3, [] { stop_two_cpus(1, 2, nop, nullptr); }); });
+    auto* c = spawn_on(2, [] { repeat(3, [] { stop_two_cpus(2, 0, nop, nullptr); }); });
+    join_all({a, b, c});
+  }}, 80);
+}
+
+TEST_CASE("bug zoo B4: the first woken stopper preempts the waker (cpus=2)") {
+  check_bug("B4", {.body = [] {
+    auto* a = spawn_on(0, [] { stop_two_cpus(0, 1, nop, nullptr); });
+    join_all({a});
+  }}, 4);
+}
+
+TEST_CASE("bug zoo B5: a wake_q de-duplication loses a stopper wake-up (cpus=2)") {
+  check_bug("B5", {.body = [] {
+    auto* t = spawn_on(1, [] { repeat(6, [] { stop_one_cpu(0, nop, nullptr); }); });
+    auto* u = spawn_on(0, [] { repeat(6, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    join_all({t, u});
+  }}, 120);
+}
+
+TEST_CASE("bug zoo B7: a cpu is online before its stopper is enabled (cpus=2)") {
+  check_bug("B7", {.body = [] {
+    cpu_down(1);
+    cpu_up(1);
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B8: stop_one_cpu_nowait loses a race with take_cpu_down (cpus=3)") {
+  // While cpu1 goes down, cpu2 keeps migrating work to it (set_cpus_allowed_ptr style).
+  check_bug("B8", {.cpus = 3, .body = [] {
+    auto* a = spawn_on(2, [] {
+      while (!cpumask_test_cpu(1, &kernel().cpu_dying_mask)) schedule_timeout_uninterruptible(100_us);
+      for (int i = 0; i < 400 && affine_move_task(1) == 0; ++i) {}
+    });
+    auto* b = spawn_on(0, [] { cpu_down(1); });
+    join_all({a, b});
+  }}, 200);
+}
+
+TEST_CASE("bug zoo B9: a nowait work accepted before take_cpu_down is dropped at park (cpus=3)") {
+  // While cpu1 goes down, cpu2 keeps handing it nowait works (a fresh buffer each, as the load
+  // balancer's active_balance would).
+  check_bug("B9", {.cpus = 3, .body = [] {
+    auto* a = spawn_on(2, [] {
+      while (!cpumask_test_cpu(1, &kernel().cpu_dying_mask)) schedule_timeout_uninterruptible(100_us);
+      static std::deque<cpu_stop_work> bufs;  // the caller owns work_buf until fn has run
+      bufs.clear();
+      for (int i = 0; i < 20000; ++i) {
+        bufs.emplace_back();
+        if (!stop_one_cpu_nowait(1, nop, nullptr, &bufs.back())) break;
+        cond_resched();
+      }
+    });
+    auto* b = spawn_on(0, [] { cpu_down(1); });
+    join_all({a, b});
+  }}, 200);
+}
+
+TEST_CASE("bug zoo B11: RCU stalls blame cpus that only wait in multi_cpu_stop (cpus=3)") {
+  check_bug("B11", {.cpus = 3, .body = [] {
+    auto* a = spawn_on(0, [] {
+      stop_two_cpus(0, 1, cpu_stop_fn_t([](void*) { busy_loop(25_s, true); return 0; }, "spin_25s_touching"), nullptr);
+    });
+    auto* g = spawn_on(2, [] {
+      schedule_timeout_uninterruptible(1_ms);
+      synchronize_rcu();
+    });
+    join_all({a, g});
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B12: rcu_momentary_eqs() with irqs enabled (cpus=2)") {
+  check_bug("B12", {.body = [] { stop_machine(nop, nullptr, nullptr); }}, 2);
+}
+
+TEST_CASE("bug zoo B13: hard-lockup reports on cpus waiting in multi_cpu_stop (cpus=2)") {
+  check_bug("B13", {.body = [] {
+    const cpumask one = cpumask_of(0);
+    stop_machine(cpu_stop_fn_t([](void*) { busy_loop(25_s, true); return 0; }, "spin_25s_touching"), nullptr, &one);
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B14: the soft-lockup work is queued twice while the stopper cannot run (cpus=2)") {
+  check_bug("B14", {.max_time = 15_s, .body = [] {
+    auto* a = spawn_on(1, [] {
+      preempt_disable();
+      busy_loop(10_s);
+      preempt_enable();
+    });
+    join_all({a});
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B16: a participant keeps a stale msdata->state (cpus=2)") {
+  check_bug("B16", {.max_time = 70_s, .body = [] {
+    auto* a = spawn_on(1, [] { repeat(8, [] { stop_machine(nop, nullptr, nullptr); }); });
+    join_all({a});
+  }}, 20);
+}
+
+TEST_CASE("bug zoo B17: the new state is visible before the thread_ack reset (cpus=2, shared)") {
+  check_bug("B17", {.granularity = sim::Granularity::Shared, .body = [] {
+    auto* a = spawn_on(1, [] { repeat(4, [] { stop_machine(nop, nullptr, nullptr); }); });
+    join_all({a});
+  }}, 40);
+}
+
+TEST_CASE("bug zoo B18: stop_machine_from_inactive_cpu enables irqs on the inactive cpu (cpus=2)") {
+  check_bug("B18", {.online = 1, .body = [] {
+    auto* ap = spawn_on(1, [] {
+      local_irq_disable();
+      const cpumask local = cpumask_of(1);
+      stop_machine_from_inactive_cpu(nop, nullptr, &local);
+      local_irq_enable();
+    });
+    join_all({ap});
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B19: kthread_park returns before the thread parked (cpus=2)") {
+  check_bug("B19", {.body = [] {
+    static std::vector<task_struct*> store;
+    static smp_hotplug_thread ht;
+    store.clear();
+    ht = smp_hotplug_thread{};
+    ht.store = &store;
+    ht.thread_should_run = [](unsigned) { return 0; };
+    ht.thread_fn = [](unsigned) {};
+    ht.thread_comm = "ksoftirqd/%u";
+    smpboot_register_percpu_thread(&ht);
+    cpu_down(1);
+    cpu_up(1);
+  }}, 2);
+}
+
+TEST_CASE("bug zoo B20: no rollback when __cpu_disable refuses the takedown (cpus=2)") {
+  check_bug("B20", {.setup = [](Kernel& k) { k.cpu->disable_error[1] = -ENOSPC; }, .body = [] { cpu_down(1); }}, 2);
+}
