@@ -95,6 +95,7 @@ struct rq {
   bool tick_pending = false;
   sim::EventId tick_ev;
   bool tick_stopped = true;           ///< NO_HZ idle: no tick while idle
+  sim::Time last_tick;                ///< when scheduler_tick last ran here
   // stop_machine participation, for the I-SM oracles (-1 = not inside multi_cpu_stop)
   int msm_cur = -1;
   const char* msm_fn = nullptr;       ///< name of the stop fn this CPU is running inside multi_cpu_stop

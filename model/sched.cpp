@@ -176,6 +176,7 @@ static void scheduler_tick(unsigned cpu) {
   auto& k = kernel();
   rq* r = cpu_rq(cpu);
   r->tick_pending = false;
+  r->last_tick = k.sim.now();
   if (k.rcu) rcu_sched_clock_irq(cpu);
   if (r->curr->sched_class == sched_class_id::fair && !r->fair.empty()) r->need_resched = true;
 }
@@ -420,6 +421,13 @@ static void do_idle(unsigned cpu) {
       if (k.rcu) rcu_idle_enter(cpu);
       k.sim.halt();
       if (k.rcu) rcu_idle_exit(cpu);
+      // NO_HZ: the interrupt that ends an idle period runs the tick's bookkeeping if a tick
+      // period has passed (tick_nohz_idle_exit / tick_sched_timer).
+      const sim::Duration period = sim::Duration::ns(1'000'000'000LL / k.cfg.hz);
+      if (cpu_online(cpu) && k.sim.now() - r->last_tick >= period && !r->tick_pending) {
+        r->tick_pending = true;
+        raise_irq(cpu, "tick", [cpu] { scheduler_tick(cpu); });
+      }
     }
     schedule();
   }

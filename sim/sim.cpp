@@ -455,11 +455,20 @@ void Sim::heap_update(LaneId l) {
   heap_down(lanes_[l].heap_pos);
 }
 
-void Sim::collect_ready(Time bound, std::size_t i, std::vector<LaneId>& out) const {
-  if (i >= heap_.size() || lanes_[heap_[i]].clock > bound) return;
-  out.push_back(heap_[i]);
-  collect_ready(bound, 2 * i + 1, out);
-  collect_ready(bound, 2 * i + 2, out);
+// Breadth-first over the heap: the first `cap` lanes found are among the earliest, and the
+// order depends only on the heap's (deterministic) layout. A heap node above the bound hides its
+// whole subtree, so the walk costs O(cap).
+void Sim::collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) const {
+  std::vector<std::size_t>& queue = bfs_scratch_;
+  queue.clear();
+  if (heap_.empty() || lanes_[heap_[0]].clock > bound) return;
+  queue.push_back(0);
+  for (std::size_t head = 0; head < queue.size() && out.size() < cap; ++head) {
+    const std::size_t at = queue[head];
+    out.push_back(heap_[at]);
+    for (std::size_t c : {2 * at + 1, 2 * at + 2})
+      if (c < heap_.size() && lanes_[heap_[c]].clock <= bound) queue.push_back(c);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -609,7 +618,7 @@ void Sim::run_loop(RunResult& r) {
       Time bound = t_ready + cfg_.skew;
       if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
       ready_scratch_.clear();
-      collect_ready(bound, 0, ready_scratch_);
+      collect_ready(bound, ready_scratch_, std::max<std::size_t>(cfg_.max_choices, 1));
       if (ready_scratch_.size() > 1) {
         // Heap (DFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
         chosen = ready_scratch_[chooser_.pick(ready_scratch_)];

@@ -51,6 +51,7 @@ struct Config {
   std::uint64_t seed = 1;
   std::uint32_t lanes = 1;
   Duration skew = Duration::ns(1000);             ///< ready window W (0 = lock-step)
+  std::uint32_t max_choices = 64;                 ///< at most this many ready lanes offered per step
   Duration step_cost = Duration::ns(10);          ///< default cost of one interleaving point
   Duration relax_timeout = Duration::ns(10'000'000);  ///< bounded wake of a parked spinner
   Duration livelock_after = Duration::ns(60'000'000'000);
@@ -249,7 +250,7 @@ class Sim {
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);
   bool heap_less(LaneId a, LaneId b) const;
-  void collect_ready(Time bound, std::size_t i, std::vector<LaneId>& out) const;
+  void collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) const;
   void step_lane(LaneId l);
   void finish_fiber(LaneId l, FiberId f);
   bool end_of_run(RunResult& r);
@@ -286,6 +287,7 @@ class Sim {
   std::uint32_t spinning_ = 0;
   std::uint32_t waiting_ = 0;
   std::vector<LaneId> ready_scratch_;
+  mutable std::vector<std::size_t> bfs_scratch_;
   bool ran_ = false;
   bool tearing_down_ = false;
   bool livelocked_ = false;
@@ -336,16 +338,16 @@ class Watched : public WatchedBase {
     after_write();
   }
   /// Atomic read-modify-write: returns the new value.
+  // Read-modify-writes are writes: they do not join the read set (a spin loop polls with load()),
+  // so an atomic counter updated by every participant does not wake every spinner.
   T add_return(T d) {
     before_access();
-    after_read();
     v_ = static_cast<T>(v_ + d);
     after_write();
     return v_;
   }
   bool compare_exchange(T& expected, T desired) {
     before_access();
-    after_read();
     if (v_ != expected) {
       expected = v_;
       return false;
@@ -356,7 +358,6 @@ class Watched : public WatchedBase {
   }
   T exchange(T v) {
     before_access();
-    after_read();
     T old = v_;
     v_ = v;
     after_write();

@@ -56,8 +56,8 @@ class SimFixture {
 
  private:
   SimParams params_;
+  std::ostringstream trace_;  // declared before k_: the kernel's trace flushes into it on destruction
   std::unique_ptr<model::Kernel> k_;
-  std::ostringstream trace_;
   sim::RunResult result_;
 };
 
