@@ -181,6 +181,12 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
   }
   trace_hp("cpuhp.invoke", fmt::format("cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state),
                                        bringup ? 1 : 0, ret));
+  if (state < CPUHP_BP_PREPARE_DYN || state > CPUHP_AP_ONLINE_DYN_END ||
+      (state > CPUHP_BP_PREPARE_DYN_END && state < CPUHP_AP_ONLINE_DYN))
+    kernel().sim.probe(fmt::format("cpuhp {} {}", cpuhp_state_name(state), bringup ? "up" : "down"));
+  else
+    kernel().sim.probe(fmt::format("cpuhp {} {}", state >= CPUHP_AP_ONLINE_DYN ? "CPUHP_AP_ONLINE_DYN*" : "CPUHP_BP_PREPARE_DYN*",
+                                   bringup ? "up" : "down"));
   return ret;
 }
 
@@ -397,9 +403,9 @@ static int cpu_up_arch(unsigned cpu) {
   while (!st->reported_alive) {
     if (k.sim.now() >= deadline) {
       st->boot_requested = false;
+      k.sim.probe("cpuhp: AP failed to report alive");
       k.sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.alive_timeout", "msg=\"CPU{} failed to report alive state\"",
                           cpu);
-      sim_probe("cpuhp: AP failed to report alive");
       return -EIO;
     }
     schedule_timeout_uninterruptible(poll);

@@ -144,7 +144,10 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   if (enabled) cpu_stop_queue_work_(cpu, stopper, work);
   else if (work->done) cpu_stop_signal_done(work->done);
   if (enabled && k.knobs.b5_wake_q && !stopper->wake_q_pending) stopper->wake_q_pending = in_my_wake_q = true;
-  if (!enabled) trace_sm("stop.reject", fmt::format("cpu={} fn={} caller={}", cpu, work->fn.name, work->caller));
+  if (!enabled) {
+    trace_sm("stop.reject", fmt::format("cpu={} fn={} caller={}", cpu, work->fn.name, work->caller));
+    k.sim.probe("stop: work rejected by a disabled stopper");
+  }
   raw_spin_unlock_irqrestore(&stopper->lock, flags);
   if (enabled && k.knobs.b5_wake_q) {
     // BUG B5: the 2018 wake_q shape: preemption is possible before wake_up_q() runs.
@@ -200,6 +203,7 @@ retry:
   } else if (!k.knobs.two_works_ignore_in_progress && G().stop_cpus_in_progress.load()) {
     // A stop_cpus loop is between our two CPUs: queueing now could order us differently.
     err = -EDEADLK;
+    k.sim.probe("stop: two works back off for stop_cpus_in_progress");
   } else {
     if (G().stop_cpus_in_progress.peek())
       k.oracle("I-SM-12", "cpu_stop_queue_two_works appends while stop_cpus_in_progress is set",
@@ -608,6 +612,7 @@ int multi_cpu_stop(void* data) {
                  fmt::format("multi_cpu_stop:{}", multi_stop_state_name(newstate)));
       curstate = newstate;
       cpu_rq(cpu)->msm_cur = curstate;
+      k.sim.probe(fmt::format("msm {} observed{}", multi_stop_state_name(curstate), is_active ? " (active)" : ""));
       switch (curstate) {
         case MULTI_STOP_DISABLE_IRQ:
           if (!k.knobs.msm_skip_irq_disable) {
@@ -636,6 +641,7 @@ int multi_cpu_stop(void* data) {
       if (latched && curstate == newstate && msdata->last_ack[cpu] == curstate) continue;
       ack_state(msdata, cpu, curstate);
     } else if (curstate > MULTI_STOP_PREPARE) {
+      k.sim.probe(fmt::format("msm {} waited", multi_stop_state_name(curstate)));
       // irqs are off here: keep the watchdogs and RCU from blaming a CPU that only waits.
       if (!k.knobs.b13_no_nmi_touch) touch_nmi_watchdog();           // BUG B13 when skipped
       if (!k.knobs.b11_no_rcu_eqs && !k.knobs.b12_eqs_every_iteration) rcu_momentary_eqs();  // BUG B11

@@ -571,6 +571,7 @@ RunResult Sim::run() {
     }
   }
   for (const auto& l : lanes_) r.lanes.push_back(l.stats);
+  r.probes = probes_;
   return r;
 }
 

@@ -1,7 +1,10 @@
 #include "fixture.hpp"
 
 #include "model/cpu.hpp"
+#include "model/coverage.hpp"
 #include "model/rcu.hpp"
+
+#include <algorithm>
 
 using namespace model;
 
@@ -107,5 +110,25 @@ TEST_CASE("cpuhp: stop_machine and hotplug never overlap (cpus=4, 200 seeds)") {
     });
     REQUIRE_MESSAGE(r.outcome == sim::Outcome::Completed, fmt::format("seed {}: {}", seed, t.failure_text()));
     CHECK(calls == 3);
+  }
+}
+
+TEST_CASE("coverage: a hotplug cycle with a stop_machine reaches the named probes it should (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  const auto r = t.run([] {
+    stop_machine(cpu_stop_fn_t([](void*) { return 0; }), nullptr, nullptr);
+    cpu_down(1);
+    cpu_up(1);
+  });
+  CHECK_PASSED(t, r);
+  for (const char* p : {"cpuhp CPUHP_TEARDOWN_CPU down", "cpuhp CPUHP_AP_ACTIVE up", "msm RUN observed (active)",
+                        "msm EXIT observed"}) {
+    CAPTURE(p);
+    CHECK(r.probes.count(p) == 1);
+  }
+  for (const auto& [name, hits] : r.probes) {
+    CAPTURE(name);
+    const auto all = model_probe_names();
+    CHECK(std::find(all.begin(), all.end(), name) != all.end());  // every probe hit is a declared one
   }
 }
