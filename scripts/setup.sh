@@ -32,4 +32,4 @@ fi
 
 cmake --preset release >/dev/null
 cmake --build --preset release
-exec ./build/release/app/smpsim demo --cpus 4 --rounds 2
+exec ./build/release/app/smpsim run scenarios/default.toml

@@ -1,0 +1,592 @@
+// app/fuzz.cpp — campaigns, exploration and shrinking on top of app::run_scenario.
+#include "app/fuzz.hpp"
+
+#include "app/output.hpp"
+#include "model/bugs.hpp"
+#include "model/coverage.hpp"
+#include "sim/rng.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace app {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;  // SIM-OK: wall time for progress and budgets only
+
+const char* to_string(FuzzStrategy s) {
+  switch (s) {
+    case FuzzStrategy::Random: return "random";
+    case FuzzStrategy::Pct: return "pct";
+    case FuzzStrategy::Swarm: return "swarm";
+    case FuzzStrategy::Monkey: return "monkey";
+    case FuzzStrategy::Portfolio: return "portfolio";
+  }
+  return "?";
+}
+
+std::optional<FuzzStrategy> fuzz_strategy_from_string(const std::string& s) {
+  for (auto k : {FuzzStrategy::Random, FuzzStrategy::Pct, FuzzStrategy::Swarm, FuzzStrategy::Monkey,
+                 FuzzStrategy::Portfolio})
+    if (s == to_string(k)) return k;
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Text-level scenario edits: the artifact embeds the scenario text, so every variant a strategy
+// or the shrinker runs must exist as text.
+
+static std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> lines;
+  std::stringstream ss(text);
+  std::string l;
+  while (std::getline(ss, l)) lines.push_back(l);
+  return lines;
+}
+
+static std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const auto& l : lines) out += l + "\n";
+  return out;
+}
+
+static std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t");
+  if (b == std::string::npos) return {};
+  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
+}
+
+std::string scenario_set_cpus(const std::string& text, unsigned cpus) {
+  auto lines = split_lines(text);
+  bool in_machine = false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const std::string t = trim(lines[i]);
+    if (!t.empty() && t[0] == '[') {
+      if (in_machine) {  // no cpus key in [machine]: add one
+        lines.insert(lines.begin() + static_cast<long>(i), fmt::format("cpus = {}", cpus));
+        return join_lines(lines);
+      }
+      in_machine = t == "[machine]";
+      continue;
+    }
+    if (in_machine && t.rfind("cpus", 0) == 0 && t.find('=') != std::string::npos &&
+        trim(t.substr(0, t.find('='))) == "cpus") {
+      lines[i] = fmt::format("cpus = {}", cpus);
+      return join_lines(lines);
+    }
+  }
+  return join_lines(lines) + fmt::format("\n[machine]\ncpus = {}\n", cpus);
+}
+
+std::string scenario_remove_action(const std::string& text, int header_line) {
+  auto lines = split_lines(text);
+  const std::size_t start = static_cast<std::size_t>(header_line - 1);
+  if (start >= lines.size()) return text;
+  std::size_t end = start + 1;
+  while (end < lines.size() && (trim(lines[end]).empty() || trim(lines[end])[0] != '[')) ++end;
+  lines.erase(lines.begin() + static_cast<long>(start), lines.begin() + static_cast<long>(end));
+  return join_lines(lines);
+}
+
+std::string scenario_append(const std::string& text, const std::string& block) {
+  std::string out = text;
+  if (!out.empty() && out.back() != '\n') out += '\n';
+  return out + "\n" + block;
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run of a campaign
+
+namespace {
+
+struct Job {
+  std::uint64_t seed = 0;
+  std::string strategy;
+  std::string config;
+  Scenario sc;
+  RunOptions opts;
+};
+
+struct Done {
+  FuzzResult res;
+  std::optional<Artifact> artifact;
+  std::map<std::string, std::uint64_t> probes;
+};
+
+std::string signature_of(const RunReport& rep) {
+  if (rep.signature) return rep.signature->text();
+  return {};
+}
+
+bool kernel_failure(const RunReport& rep) {
+  return rep.result.failure.has_value() || rep.result.outcome != sim::Outcome::Completed;
+}
+
+std::string artifact_name(const std::string& signature) {
+  const std::string kind = signature.substr(0, signature.find(' '));
+  std::string safe;
+  for (char c : kind) safe += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+  return fmt::format("{}-{:08x}.json", safe, static_cast<std::uint32_t>(sim::fnv1a64(signature)));
+}
+
+/// Swarm: this run's own configuration, drawn from its seed and printed.
+Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
+  sim::Rng rng = sim::Rng(seed).fork("swarm");
+  // Which actions this run keeps (each dropped with probability 1/4, never all of them);
+  // removed bottom-up so the header lines of the remaining ones stay valid.
+  std::vector<bool> drop(sc.actions.size(), false);
+  for (std::size_t i = 0; i < sc.actions.size(); ++i) drop[i] = sc.actions.size() > 1 && rng.chance(sim::Ratio{1, 4});
+  if (!drop.empty() && std::all_of(drop.begin(), drop.end(), [](bool d) { return d; })) drop[0] = false;
+  std::string text = sc.text;
+  unsigned max_cpu = 0;
+  for (std::size_t i = sc.actions.size(); i-- > 0;) {
+    const Action& a = sc.actions[i];
+    if (drop[i]) {
+      text = scenario_remove_action(text, a.line);
+      continue;
+    }
+    max_cpu = std::max(max_cpu, a.cpu);
+    for (unsigned t : a.targets) max_cpu = std::max(max_cpu, t);
+    if (a.cpus) for (unsigned t : *a.cpus) max_cpu = std::max(max_cpu, t);
+  }
+  const unsigned min_cpus = std::max(2u, max_cpu + 1);
+  unsigned cpus = sc.cpus;
+  if (sc.cpus > min_cpus && sc.present == 0 && sc.online_at_boot == 0)
+    cpus = static_cast<unsigned>(rng.range(min_cpus, sc.cpus));
+  if (cpus != sc.cpus) text = scenario_set_cpus(text, cpus);
+  const bool pct = rng.chance(sim::Ratio{1, 2});
+  const bool shared = rng.chance(sim::Ratio{1, 3});
+  job.opts.strategy = pct ? sim::PolicyKind::Pct : sim::PolicyKind::Random;
+  job.opts.pct_depth = static_cast<std::uint32_t>(rng.range(2, 4));
+  job.opts.granularity = shared ? sim::Granularity::Shared : sim::Granularity::Locks;
+  std::size_t dropped = 0;
+  for (bool d : drop) dropped += d ? 1 : 0;
+  job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,
+                           sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
+                           shared ? "shared" : "locks");
+  job.sc = parse_scenario(text, sc.path);
+  return job;
+}
+
+}  // namespace
+
+/// Monkey decision points: the distinct times of the trace events of one reference run.
+static std::vector<std::int64_t> monkey_points(const Scenario& sc, const FuzzOptions& o) {
+  std::ostringstream trace;
+  RunOptions opts;
+  opts.seed = o.seed_first;
+  opts.strategy = sim::PolicyKind::Fifo;
+  opts.bugs = o.bugs;
+  opts.text_trace = &trace;
+  run_scenario(sc, opts);
+  std::set<std::int64_t> times;
+  std::stringstream ss(trace.str());
+  std::string line;
+  while (std::getline(ss, line)) {
+    if (line.size() < 14 || line[0] != '[') continue;
+    const std::string ts = trim(line.substr(1, line.find(']') - 1));
+    const auto dot = ts.find('.');
+    if (dot == std::string::npos) continue;
+    times.insert(std::stoll(ts.substr(0, dot)) * 1'000'000'000 + std::stoll(ts.substr(dot + 1)) * 1000);
+  }
+  std::vector<std::int64_t> all(times.begin(), times.end());
+  std::vector<std::int64_t> pts;
+  const std::size_t cap = 48;  // sampled evenly: cost stays linear in run length
+  for (std::size_t i = 0; i < std::min(cap, all.size()); ++i) pts.push_back(all[i * all.size() / std::min(cap, all.size())]);
+  return pts;
+}
+
+static Job make_monkey_job(const Scenario& sc, std::uint64_t seed, const std::vector<std::int64_t>& pts, Job job) {
+  const unsigned cpus = sc.boot_cpus();
+  if (pts.empty() || cpus < 2) return job;
+  // One run per (point, cpu, fault): systematic, in seed order.
+  const std::uint64_t slot = seed - 1;
+  const std::size_t p = slot % pts.size();
+  const unsigned victim = 1 + static_cast<unsigned>((slot / pts.size()) % (cpus - 1));
+  const bool stay_down = ((slot / pts.size() / (cpus - 1)) % 2) == 1;
+  std::string block = fmt::format(
+      "[[action]]\nname = \"monkey_down\"\ndo = \"cpu_down\"\ncpu = 0\nat = \"{}ns\"\ntarget = {}\n", pts[p], victim);
+  if (!stay_down)
+    block += fmt::format("\n[[action]]\nname = \"monkey_up\"\ndo = \"cpu_up\"\ncpu = 0\nat = \"{}ns\"\ntarget = {}\n",
+                         pts[p] + 2'000'000, victim);
+  job.config = fmt::format("monkey: cpu_down({}) at {}ns{}", victim, pts[p], stay_down ? "" : ", cpu_up 2ms later");
+  job.sc = parse_scenario(scenario_append(sc.text, block), sc.path);
+  job.opts.strategy = sim::PolicyKind::Random;
+  return job;
+}
+
+FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream& progress) {
+  FuzzSummary sum;
+  fs::create_directories(fs::path(o.out_dir) / "artifacts");
+  const std::string results_path = (fs::path(o.out_dir) / "results.jsonl").string();
+  std::set<std::uint64_t> done_seeds;
+  std::vector<FuzzResult> results;
+  if (o.resume && fs::exists(results_path)) {
+    std::ifstream in(results_path);
+    std::string line;
+    while (std::getline(in, line)) {
+      try {
+        const auto j = nlohmann::json::parse(line);
+        FuzzResult r{j.at("seed"), j.at("strategy"), j.value("config", ""), j.at("failed"), j.value("signature", ""),
+                     j.at("steps"), j.value("wall_s", 0.0)};
+        done_seeds.insert(r.seed);
+        results.push_back(r);
+      } catch (const std::exception&) {
+        // a line torn by a kill: that seed simply runs again
+      }
+    }
+  }
+  std::vector<std::uint64_t> seeds;
+  for (std::uint64_t s = o.seed_first; s <= o.seed_last; ++s)
+    if (s % o.shard_count == o.shard_index && !done_seeds.count(s)) seeds.push_back(s);
+
+  // PCT assumes a run length k: estimated from one fifo pilot run of the scenario.
+  RunOptions pilot;
+  pilot.seed = o.seed_first;
+  pilot.strategy = sim::PolicyKind::Fifo;
+  pilot.bugs = o.bugs;
+  const std::uint64_t k_estimate = std::max<std::uint64_t>(run_scenario(sc, pilot).result.steps, 100);
+  const std::vector<std::int64_t> points =
+      (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) ? monkey_points(sc, o)
+                                                                                   : std::vector<std::int64_t>{};
+  static constexpr FuzzStrategy portfolio[] = {FuzzStrategy::Random, FuzzStrategy::Pct, FuzzStrategy::Swarm,
+                                               FuzzStrategy::Monkey};
+  auto make_job = [&](std::uint64_t seed) {
+    Job job;
+    job.seed = seed;
+    job.sc = sc;
+    job.sc.pct_steps = k_estimate;
+    job.opts.seed = seed;
+    job.opts.bugs = o.bugs;
+    job.opts.pct_depth = o.pct_depth;
+    FuzzStrategy st = o.strategy;
+    if (st == FuzzStrategy::Portfolio) st = portfolio[seed % 4];
+    job.strategy = to_string(st);
+    switch (st) {
+      case FuzzStrategy::Random: job.opts.strategy = sim::PolicyKind::Random; break;
+      case FuzzStrategy::Pct: job.opts.strategy = sim::PolicyKind::Pct; break;
+      case FuzzStrategy::Swarm: job = make_swarm_job(sc, seed, std::move(job)); break;
+      case FuzzStrategy::Monkey: job = make_monkey_job(sc, seed, points, std::move(job)); break;
+      case FuzzStrategy::Portfolio: break;
+    }
+    job.sc.pct_steps = k_estimate;
+    return job;
+  };
+
+  std::mutex mu;
+  std::ofstream results_out(results_path, std::ios::app);
+  if (!results_out) throw std::runtime_error(fmt::format("cannot write {}", results_path));
+  std::map<std::string, FuzzBucket> buckets;
+  for (const auto& r : results) {
+    if (!r.failed) continue;
+    auto& b = buckets[r.signature];
+    if (b.count == 0 || r.seed < b.first_seed) b.first_seed = r.seed;
+    ++b.count;
+    b.signature = r.signature;
+    b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(r.signature)).string();
+    if (b.best_steps == 0 || r.steps < b.best_steps) b.best_steps = r.steps;
+  }
+  std::atomic<std::size_t> next{0};
+  std::atomic<bool> stop{false};
+  const auto t0 = Clock::now();
+  auto last_print = t0;
+  std::map<std::string, std::uint64_t> probes;
+  std::uint64_t finished = 0;
+  const std::size_t total_probes = model::model_probe_names().size();
+
+  auto report_progress = [&](bool final) {
+    const double el = std::chrono::duration<double>(Clock::now() - t0).count();
+    const std::string line = fmt::format("fuzz: {}/{} runs, {:.0f} runs/s, {} distinct failures, coverage {}/{} probes",
+                                         finished, seeds.size(), el > 0 ? finished / el : 0.0, buckets.size(),
+                                         std::min(probes.size(), total_probes), total_probes);
+    if (o.progress_tty) progress << "\r" << line << (final ? "\n" : "") << std::flush;
+    else progress << line << "\n" << std::flush;
+  };
+
+  auto worker = [&] {
+    for (;;) {
+      if (stop) return;
+      const std::size_t i = next++;
+      if (i >= seeds.size()) return;
+      if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
+      Job job = make_job(seeds[i]);
+      const auto r0 = Clock::now();
+      RunReport rep = run_scenario(job.sc, job.opts);
+      Done d;
+      d.res.seed = job.seed;
+      d.res.strategy = job.strategy;
+      d.res.config = job.config;
+      d.res.failed = kernel_failure(rep);
+      d.res.signature = d.res.failed ? signature_of(rep) : "";
+      d.res.steps = rep.result.steps;
+      d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
+      d.probes = rep.result.probes;
+      if (d.res.failed) d.artifact = make_artifact(job.sc, rep);
+      std::lock_guard<std::mutex> lock(mu);
+      nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
+                          {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},
+                          {"wall_s", d.res.wall_s}};
+      results_out << j.dump() << "\n" << std::flush;  // a SIGKILL loses no finished run
+      for (const auto& [p, n] : d.probes) probes[p] += n;
+      if (d.res.failed) {
+        auto& b = buckets[d.res.signature];
+        const bool better = b.count == 0 || d.res.steps < b.best_steps ||
+                            (d.res.steps == b.best_steps && d.res.seed < b.first_seed);
+        if (b.count == 0 || d.res.seed < b.first_seed) b.first_seed = d.res.seed;
+        ++b.count;
+        b.signature = d.res.signature;
+        b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(d.res.signature)).string();
+        if (better) {
+          b.best_steps = d.res.steps;
+          write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature
+        }
+        if (o.stop_on_first) stop = true;
+      }
+      results.push_back(d.res);
+      ++finished;
+      if (std::chrono::duration<double>(Clock::now() - last_print).count() >= (o.progress_tty ? 0.2 : 2.0)) {
+        last_print = Clock::now();
+        report_progress(false);
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  report_progress(true);
+
+  sum.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
+  sum.runs = results.size();
+  for (const auto& r : results) sum.failures += r.failed ? 1 : 0;
+  for (auto& [sig, b] : buckets) sum.buckets.push_back(b);
+  std::sort(sum.buckets.begin(), sum.buckets.end(),
+            [](const FuzzBucket& a, const FuzzBucket& b) { return a.first_seed < b.first_seed; });
+  sum.probes = probes;
+  for (const auto& p : model::model_probe_names())
+    if (!probes.count(p)) sum.never_reached.push_back(p);
+  if (!o.coverage_file.empty()) {
+    nlohmann::json cov = {{"reached", nlohmann::json::object()}, {"never_reached", sum.never_reached}};
+    for (const auto& [p, n] : probes) cov["reached"][p] = n;
+    write_file_atomically(o.coverage_file, cov.dump(2) + "\n");
+  }
+  return sum;
+}
+
+void print_fuzz_table(const FuzzSummary& s, const FuzzOptions& o, std::ostream& out) {
+  out << fmt::format("fuzz: {} runs, {} failing, {} distinct signatures, {:.1f}s wall ({:.0f} runs/s)\n", s.runs,
+                     s.failures, s.buckets.size(), s.wall_s, s.wall_s > 0 ? s.runs / s.wall_s : 0.0);
+  if (!s.buckets.empty()) {
+    out << fmt::format("{:<70} {:>6} {:>10}  {}\n", "signature", "count", "first seed", "replay");
+    for (const auto& b : s.buckets)
+      out << fmt::format("{:<70} {:>6} {:>10}  smpsim replay {}\n", b.signature, b.count, b.first_seed, b.artifact);
+  }
+  if (!s.never_reached.empty()) {
+    out << fmt::format("never reached ({} of {} probes):", s.never_reached.size(),
+                       s.never_reached.size() + std::min<std::size_t>(s.probes.size(), model::model_probe_names().size()));
+    for (const auto& p : s.never_reached) out << "\n  " << p;
+    out << "\n";
+  }
+  (void)o;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded exhaustive exploration
+
+namespace {
+
+std::size_t nondefault_picks(const sim::ChoiceLog& log) {
+  std::size_t n = 0;
+  for (const auto& c : log.entries()) n += (c.kind == sim::ChoiceKind::Pick && c.value != 0) ? 1 : 0;
+  return n;
+}
+
+sim::ChoiceLog parse_log(const std::string& text) {
+  std::string err;
+  auto log = sim::ChoiceLog::parse(text, err);
+  if (!log) throw std::runtime_error("internal: recorded choice log does not parse: " + err);
+  return *log;
+}
+
+std::string end_state_key(const RunReport& rep) {
+  std::string key = fmt::format("{}|{}|{}|{}", sim::to_string(rep.result.outcome), signature_of(rep), rep.online,
+                                rep.active);
+  for (const auto& [c, v] : rep.counts) key += fmt::format("|{}={}", c, v);
+  for (const auto& a : rep.actions)
+    for (int r : a.rets) key += fmt::format("|{}:{}", a.name, r);
+  return key;
+}
+
+}  // namespace
+
+ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream& progress) {
+  ExploreSummary sum;
+  fs::create_directories(fs::path(o.out_dir) / "artifacts");
+  std::set<std::string> end_states;
+  std::map<std::string, FuzzBucket> buckets;
+  // Depth-first over choice prefixes; after its prefix a run takes the default choice (the
+  // earliest ready CPU) everywhere. A deviation is a non-default pick; at most B per schedule.
+  std::vector<sim::ChoiceLog> stack{sim::ChoiceLog{}};
+  while (!stack.empty()) {
+    if (sum.schedules >= o.max_schedules) {
+      sum.complete = false;
+      break;
+    }
+    const sim::ChoiceLog prefix = std::move(stack.back());
+    stack.pop_back();
+    RunOptions opts;
+    opts.seed = sc.seed;
+    opts.bugs = o.bugs;
+    opts.replay = prefix;
+    const RunReport rep = run_scenario(sc, opts);
+    ++sum.schedules;
+    end_states.insert(end_state_key(rep));
+    if (kernel_failure(rep)) {
+      ++sum.failures;
+      const std::string sig = signature_of(rep);
+      auto& b = buckets[sig];
+      if (b.count++ == 0) {
+        b.signature = sig;
+        b.first_seed = sum.schedules;
+        b.best_steps = rep.result.steps;
+        b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(sig)).string();
+        write_artifact(b.artifact, make_artifact(sc, rep));
+      }
+    }
+    const sim::ChoiceLog full = parse_log(rep.choices);
+    const std::size_t used = nondefault_picks(prefix);
+    if (used >= o.preemption_bound) continue;
+    const auto& e = full.entries();
+    for (std::size_t i = e.size(); i-- > prefix.size();) {  // pushed in reverse: explored in order
+      if (e[i].kind != sim::ChoiceKind::Pick || e[i].value != 0) continue;
+      for (std::uint32_t v = e[i].options; v-- > 1;) {
+        sim::ChoiceLog child;
+        for (std::size_t k = 0; k < i; ++k) child.push(e[k]);
+        child.push(sim::Choice{sim::ChoiceKind::Pick, v, e[i].options});
+        stack.push_back(std::move(child));
+      }
+    }
+    if (sum.schedules % 500 == 0)
+      progress << fmt::format("explore: {} schedules, {} end states, {} failing, {} pending\n", sum.schedules,
+                              end_states.size(), sum.failures, stack.size());
+  }
+  sum.end_states = end_states.size();
+  for (auto& [sig, b] : buckets) sum.buckets.push_back(b);
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shrinking
+
+ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress) {
+  ShrinkSummary sum;
+  std::string text = in.scenario_text;
+  Scenario sc = parse_scenario(text, in.scenario_path);
+  sim::ChoiceLog log = parse_log(in.choices);
+  const Signature target = in.signature;
+  RunOptions base;
+  base.seed = in.seed;
+  base.bugs = in.bugs;
+  base.pct_depth = in.pct_depth;
+  if (auto g = sim::granularity_from_string(in.granularity)) base.granularity = *g;
+  sum.choices_before = log.size();
+  sum.nondefault_before = nondefault_picks(log);
+  sum.actions_before = sc.actions.size();
+  sum.cpus_before = sc.cpus;
+
+  std::optional<RunReport> best;
+  // A candidate keeps the failure if replaying it (leniently: after a mismatch the run takes the
+  // default choices) shows the same signature; its actual recorded log then replaces ours.
+  auto attempt = [&](const Scenario& cand, const sim::ChoiceLog& cand_log) -> bool {
+    RunOptions opts = base;
+    opts.replay = cand_log;
+    RunReport rep = run_scenario(cand, opts);
+    ++sum.runs;
+    if (!kernel_failure(rep) || !rep.signature || !(*rep.signature == target)) return false;
+    log = parse_log(rep.choices);
+    best = std::move(rep);
+    return true;
+  };
+  if (!attempt(sc, log)) throw std::runtime_error("the artifact does not reproduce its signature; nothing to shrink");
+
+  // 1. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
+  for (std::size_t chunks = 2;;) {
+    std::vector<std::size_t> idx;
+    for (std::size_t i = 0; i < log.size(); ++i)
+      if (log.entries()[i].value != 0) idx.push_back(i);
+    if (idx.empty()) break;
+    chunks = std::min(chunks, idx.size());
+    bool reduced = false;
+    for (std::size_t c = 0; c < chunks && !reduced; ++c) {
+      sim::ChoiceLog cand;
+      const std::size_t lo = idx.size() * c / chunks, hi = idx.size() * (c + 1) / chunks;
+      std::set<std::size_t> zero(idx.begin() + static_cast<long>(lo), idx.begin() + static_cast<long>(hi));
+      for (std::size_t i = 0; i < log.size(); ++i) {
+        sim::Choice ch = log.entries()[i];
+        if (zero.count(i)) ch.value = 0;
+        cand.push(ch);
+      }
+      reduced = attempt(sc, cand);
+    }
+    if (reduced) {
+      chunks = std::max<std::size_t>(chunks - 1, 2);
+    } else if (chunks >= idx.size()) {
+      break;
+    } else {
+      chunks = std::min(idx.size(), chunks * 2);
+    }
+  }
+  progress << fmt::format("shrink: schedule {} -> {} non-default choices ({} runs)\n", sum.nondefault_before,
+                          nondefault_picks(log), sum.runs);
+  // 2. The scenario's actions, last first.
+  for (std::size_t i = sc.actions.size(); i-- > 0 && sc.actions.size() > 1;) {
+    try {
+      const std::string cand_text = scenario_remove_action(text, sc.actions[i].line);
+      Scenario cand = parse_scenario(cand_text, in.scenario_path);
+      if (attempt(cand, log)) {
+        text = cand_text;
+        sc = std::move(cand);
+      }
+    } catch (const ScenarioError&) {
+      // the action is referenced elsewhere (a trigger, an expectation): keep it
+    }
+  }
+  // 3. Fewer CPUs, while the scenario still parses.
+  for (unsigned cpus = sc.cpus; cpus-- > 1;) {
+    try {
+      const std::string cand_text = scenario_set_cpus(text, cpus);
+      Scenario cand = parse_scenario(cand_text, in.scenario_path);
+      if (!attempt(cand, log)) break;
+      text = cand_text;
+      sc = std::move(cand);
+    } catch (const ScenarioError&) {
+      break;
+    }
+  }
+  // The final recorded log must replay exactly: check before writing.
+  RunOptions exact = base;
+  exact.replay = log;
+  const RunReport check = run_scenario(sc, exact);
+  ++sum.runs;
+  if (!check.signature || !(*check.signature == target) || check.result.replay_diverged_at ||
+      check.result.trace_hash != best->result.trace_hash)
+    throw std::runtime_error("internal: the shrunk schedule does not replay exactly");
+  out = make_artifact(sc, check);
+  sum.choices_after = log.size();
+  sum.nondefault_after = nondefault_picks(log);
+  sum.actions_after = sc.actions.size();
+  sum.cpus_after = sc.cpus;
+  return sum;
+}
+
+}  // namespace app

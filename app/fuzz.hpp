@@ -1,0 +1,99 @@
+// app/fuzz.hpp
+// The search for bugs (issue 6): seed campaigns with several strategies, bounded exhaustive
+// exploration of schedules, and shrinking of failures. All of it drives app::run_scenario; a
+// campaign's table is merged in seed order, so `--jobs 1` and `--jobs 8` print the same table.
+#pragma once
+
+#include "app/artifact.hpp"
+#include "app/runner.hpp"
+#include "app/scenario.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace app {
+
+enum class FuzzStrategy { Random, Pct, Swarm, Monkey, Portfolio };
+const char* to_string(FuzzStrategy s);
+std::optional<FuzzStrategy> fuzz_strategy_from_string(const std::string& s);
+
+struct FuzzOptions {
+  std::uint64_t seed_first = 1, seed_last = 100;  ///< inclusive seed range (--runs N = 1..N)
+  std::optional<double> time_budget_s;             ///< --time: stop starting runs after this wall time
+  unsigned jobs = 1;
+  FuzzStrategy strategy = FuzzStrategy::Portfolio;
+  std::optional<std::uint32_t> pct_depth;
+  std::vector<std::string> bugs;
+  std::string out_dir = "fuzz-out";
+  unsigned shard_index = 0, shard_count = 1;  ///< this shard takes seeds with seed % count == index
+  bool stop_on_first = false;
+  bool resume = false;
+  std::string coverage_file;  ///< write reached/never-reached probes as JSON
+  bool progress_tty = false;
+};
+
+/// One line of results.jsonl.
+struct FuzzResult {
+  std::uint64_t seed = 0;
+  std::string strategy;  ///< the strategy this run used (portfolio picks one per seed)
+  std::string config;    ///< swarm/monkey: what was drawn or injected
+  bool failed = false;
+  std::string signature;
+  std::uint64_t steps = 0;
+  double wall_s = 0;
+};
+
+struct FuzzBucket {
+  std::string signature;
+  std::uint64_t count = 0, first_seed = 0, best_steps = 0;
+  std::string artifact;  ///< path of the shortest run's artifact
+};
+
+struct FuzzSummary {
+  std::uint64_t runs = 0, failures = 0;
+  double wall_s = 0;
+  std::vector<FuzzBucket> buckets;  ///< sorted by first seed
+  std::map<std::string, std::uint64_t> probes;
+  std::vector<std::string> never_reached;
+};
+
+/// Runs a campaign; writes DIR/results.jsonl (appended as each run ends) and one artifact per
+/// signature (the shortest run that showed it). Progress goes to `progress`.
+FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& opts, std::ostream& progress);
+void print_fuzz_table(const FuzzSummary& s, const FuzzOptions& opts, std::ostream& out);
+
+struct ExploreOptions {
+  unsigned preemption_bound = 1;
+  std::uint64_t max_schedules = 100'000;
+  std::string out_dir = "explore-out";
+  std::vector<std::string> bugs;
+};
+struct ExploreSummary {
+  std::uint64_t schedules = 0, end_states = 0, failures = 0;
+  bool complete = true;  ///< false if max_schedules cut the search
+  std::vector<FuzzBucket> buckets;
+};
+/// Every schedule with at most B deviations from the default (earliest-lane-first) choice.
+ExploreSummary explore(const Scenario& sc, const ExploreOptions& opts, std::ostream& progress);
+
+struct ShrinkSummary {
+  std::size_t choices_before = 0, choices_after = 0;
+  std::size_t nondefault_before = 0, nondefault_after = 0;
+  std::size_t actions_before = 0, actions_after = 0;
+  unsigned cpus_before = 0, cpus_after = 0;
+  std::uint64_t runs = 0;
+};
+/// Minimises a failure while keeping its signature; the result replays exactly.
+ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress);
+
+// ---- text-level scenario edits (the artifact embeds the scenario text) ----
+std::string scenario_set_cpus(const std::string& text, unsigned cpus);
+std::string scenario_remove_action(const std::string& text, int header_line);
+std::string scenario_append(const std::string& text, const std::string& block);
+
+}  // namespace app

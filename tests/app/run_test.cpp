@@ -1,0 +1,137 @@
+// Bundled scenarios as regression tests: each meets its expectation with its default seed, runs
+// identically twice (trace hash, unseed, choice log), and every artifact a failing run writes
+// replays to the same signature and trace hash. Golden short traces (info-level text) live in
+// tests/golden/<scenario>.seed<N>.log; SMPSIM_UPDATE_GOLDEN=1 rewrites them on purpose.
+#include "app_fixture.hpp"
+
+#include "app/artifact.hpp"
+#include "app/trace_tools.hpp"
+
+#include <cstdlib>
+#include <set>
+
+namespace {
+
+app::RunReport run(const app::Scenario& sc, app::RunOptions o = {}) { return app::run_scenario(sc, o); }
+
+/// Scenarios whose short trace is too large to keep as a golden file (> 200 KB).
+const std::set<std::string> kNoGolden = {"hotplug_storm_64"};
+/// Extra seeds checked against golden files, besides each scenario's default seed.
+const std::vector<std::pair<std::string, std::uint64_t>> kExtraGoldenSeeds = {{"default", 2}, {"stop_two_cpus", 3}};
+
+void check_golden(const std::string& name, std::optional<std::uint64_t> seed) {
+  const app::Scenario sc = app::load_scenario(apptest::scenario_path(name));
+  const std::uint64_t s = seed.value_or(sc.seed);
+  CAPTURE(name);
+  CAPTURE(s);
+  std::ostringstream trace;
+  app::RunOptions o;
+  o.seed = s;
+  o.text_trace = &trace;
+  run(sc, o);
+  const auto golden = apptest::source_dir() / "tests" / "golden" / fmt::format("{}.seed{}.log", name, s);
+  const char* update = std::getenv("SMPSIM_UPDATE_GOLDEN");
+  if (update != nullptr && std::string(update) == "1") {
+    apptest::write_file(golden, trace.str());
+    MESSAGE("rewrote " << golden.string());
+    return;
+  }
+  REQUIRE_MESSAGE(std::filesystem::exists(golden),
+                  "no golden trace " << golden.string() << " (run the tests with SMPSIM_UPDATE_GOLDEN=1 to create it)");
+  const std::string want = apptest::read_file(golden);
+  CHECK(trace.str().size() < 200'000);
+  if (trace.str() == want) return;
+  apptest::TempDir tmp;
+  apptest::write_file(tmp.file("actual.log"), trace.str());
+  std::ostringstream diff, err;
+  app::trace_diff(golden.string(), tmp.file("actual.log"), diff, err);
+  FAIL_CHECK("the short trace differs from " << golden.string()
+                                             << " (SMPSIM_UPDATE_GOLDEN=1 rewrites it if the change is intended)\n"
+                                             << diff.str());
+}
+
+}  // namespace
+
+TEST_CASE("scenarios: every bundled scenario meets its expectation with its default seed") {
+  for (const auto& name : apptest::bundled_scenarios()) {
+    CAPTURE(name);
+    const app::Scenario sc = app::load_scenario(apptest::scenario_path(name));
+    const app::RunReport rep = run(sc);
+    std::string why;
+    for (const auto& u : rep.unmet) why += u + "\n";
+    if (rep.result.failure) why += rep.result.failure->kind + ": " + rep.result.failure->message;
+    CHECK_MESSAGE(rep.expectation_met, why);
+    CHECK(rep.exit_status() == (rep.expectation_met ? 0 : 1));
+  }
+}
+
+TEST_CASE("determinism: every bundled scenario run twice with one seed gives equal trace hashes, unseed and choices") {
+  for (const auto& name : apptest::bundled_scenarios()) {
+    CAPTURE(name);
+    const app::Scenario sc = app::load_scenario(apptest::scenario_path(name));
+    const app::RunReport a = run(sc), b = run(sc);
+    CHECK(a.result.trace_hash == b.result.trace_hash);
+    CHECK(a.result.unseed == b.result.unseed);
+    CHECK(a.result.steps == b.result.steps);
+    CHECK(a.choices == b.choices);
+    CHECK(a.signature == b.signature);
+  }
+}
+
+TEST_CASE("determinism: a different seed changes the choice log of a random-strategy scenario") {
+  const app::Scenario sc = app::load_scenario(apptest::scenario_path("hotplug_storm_8"));
+  REQUIRE(sc.strategy == sim::PolicyKind::Random);
+  app::RunOptions o;
+  o.seed = sc.seed + 1;
+  CHECK(run(sc).choices != run(sc, o).choices);
+}
+
+TEST_CASE("determinism: trace outputs and log levels do not change the trace hash") {
+  const app::Scenario sc = app::load_scenario(apptest::scenario_path("default"));
+  const std::uint64_t plain = run(sc).result.trace_hash;
+  std::ostringstream text, jsonl;
+  app::RunOptions o;
+  o.text_trace = &text;
+  o.log_levels = {{"*", sim::Level::Debug}};
+  CHECK(run(sc, o).result.trace_hash == plain);
+  app::RunOptions j;
+  j.jsonl_trace = &jsonl;
+  j.log_levels = {{"sched", sim::Level::Warn}};
+  CHECK(run(sc, j).result.trace_hash == plain);
+}
+
+TEST_CASE("replay: every artifact a bundled scenario writes replays to the same signature and trace hash") {
+  apptest::TempDir tmp;
+  int artifacts = 0;
+  for (const auto& name : apptest::bundled_scenarios()) {
+    CAPTURE(name);
+    const std::string path = tmp.file(name + ".repro.json");
+    const auto r = apptest::smpsim({"run", apptest::scenario_path(name), "--artifact", path});
+    if (!std::filesystem::exists(path)) continue;
+    ++artifacts;
+    const app::Artifact art = app::read_artifact(path);
+    CHECK(art.scenario_name == name);
+    const auto rp = apptest::smpsim({"replay", path});
+    CHECK_MESSAGE(rp.status == r.status, rp.out);
+    CHECK(rp.out.find("replay     reproduced: signature " + art.signature.text()) != std::string::npos);
+  }
+  CHECK(artifacts >= 5);  // the lockup, RCU stall, bug and sleeping-callback demonstrations
+}
+
+TEST_CASE("replay: an artifact of a failure the scenario does not expect replays with status 1") {
+  apptest::TempDir tmp;
+  const std::string path = tmp.file("b18.json");
+  const auto r = apptest::smpsim({"run", apptest::scenario_path("default"), "--bug", "B18", "--artifact", path});
+  CHECK(r.status == 1);
+  CHECK(r.out.find("failure    I-SM-6") != std::string::npos);
+  CHECK(r.out.find("replay     smpsim replay " + path) != std::string::npos);
+  const auto rp = apptest::smpsim({"replay", path});
+  CHECK(rp.status == 1);
+  CHECK(rp.out.find("reproduced") != std::string::npos);
+}
+
+TEST_CASE("golden: short traces of the bundled scenarios match tests/golden byte for byte") {
+  for (const auto& name : apptest::bundled_scenarios())
+    if (!kNoGolden.count(name)) check_golden(name, std::nullopt);
+  for (const auto& [name, seed] : kExtraGoldenSeeds) check_golden(name, seed);
+}
