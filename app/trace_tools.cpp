@@ -78,13 +78,8 @@ bool parse_json_line(std::string_view line, TraceLine& out) {
   if (!j.is_object() || !j.contains("t") || !j.contains("cpu") || !j.contains("event")) return false;
   if (!j["t"].is_number_integer() || !j["event"].is_string()) return false;
   out.t_ns = j["t"].get<std::int64_t>();
-  // The sink writes the emitting CPU first ("cpu":N); an event field named cpu repeats the key
-  // later as a string, which a JSON parser keeps instead. Read the first occurrence.
-  const auto pos = line.find("\"cpu\":");
-  if (pos == std::string_view::npos) return false;
-  const char* p = line.data() + pos + 6;
-  const auto r = std::from_chars(p, line.data() + line.size(), out.cpu);
-  if (r.ec != std::errc{}) return false;
+  if (!j["cpu"].is_number_integer()) return false;
+  out.cpu = j["cpu"].get<int>();
   out.task = j.contains("task") && j["task"].is_string() ? j["task"].get<std::string>() : "-";
   out.event = j["event"].get<std::string>();
   return true;

@@ -9,6 +9,8 @@
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
 
+#include <algorithm>
+#include <iterator>
 #include <mutex>
 
 namespace sim {
@@ -126,7 +128,13 @@ class JsonlSink final : public spdlog::sinks::base_sink<spdlog::details::null_mu
                                    c.time_ns, c.cpu, json_escape(c.task),
                                    json_escape(std::string_view(msg.logger_name.data(), msg.logger_name.size())),
                                    to_string(static_cast<Level>(msg.level)), json_escape(name));
-    for (const auto& [k, v] : fields) line += fmt::format(R"(,"{}":"{}")", json_escape(k), json_escape(v));
+    // An event field named like a reserved key ("cpu" of cpuhp.invoke) gets a "_" suffix, so each
+    // object has unique keys and "cpu" is always the emitting CPU.
+    static constexpr std::string_view reserved[] = {"t", "cpu", "task", "subsys", "level", "event"};
+    for (const auto& [k, v] : fields) {
+      const bool clash = std::find(std::begin(reserved), std::end(reserved), k) != std::end(reserved);
+      line += fmt::format(R"(,"{}{}":"{}")", json_escape(k), clash ? "_" : "", json_escape(v));
+    }
     line += "}\n";
     os_ << line;
   }
