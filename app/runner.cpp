@@ -175,7 +175,12 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
     case ActionKind::StopTwoCpus: return stop_two_cpus(a.targets[0], a.targets[1], ar.fn, nullptr);
     case ActionKind::StopMachineFromInactiveCpu: return do_inactive_cpu(st, ar);
     case ActionKind::CpuUp: return cpu_up(a.targets[call % a.targets.size()]);
-    case ActionKind::CpuDown: return cpu_down(a.targets[call % a.targets.size()]);
+    case ActionKind::CpuDown: {
+      const unsigned target = a.targets[call % a.targets.size()];
+      if (a.disable_fails) kernel().cpu->disable_error[target] = *a.disable_fails;  // fault injection
+      return cpu_down(target);
+    }
+    case ActionKind::Migrate: return affine_move_task(a.targets[call % a.targets.size()]);
     case ActionKind::CpuhpSetupState: return do_cpuhp_setup_state(st, ar);
     case ActionKind::SmpbootRegisterPercpuThread: return do_smpboot(st, ar);
     case ActionKind::SynchronizeRcu: synchronize_rcu(); return 0;

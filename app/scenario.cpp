@@ -35,7 +35,9 @@ const std::vector<ActionKindInfo>& action_kinds() {
        "brings target up (down first if online) with a CPUHP_AP_CACHECTRL_STARTING callback that calls "
        "stop_machine_from_inactive_cpu(fn, NULL, cpus) on it"},
       {ActionKind::CpuUp, "cpu_up", "cpu_up(target)"},
-      {ActionKind::CpuDown, "cpu_down", "cpu_down(target)"},
+      {ActionKind::CpuDown, "cpu_down", "cpu_down(target); disable_fails makes __cpu_disable refuse"},
+      {ActionKind::Migrate, "migrate",
+       "move work to target through its stopper (affine_move_task: stop_one_cpu_nowait + wait)"},
       {ActionKind::CpuhpSetupState, "cpuhp_setup_state",
        "cpuhp_setup_state(state, state_name, startup, teardown) (or _nocalls), optionally removed later"},
       {ActionKind::SmpbootRegisterPercpuThread, "smpboot_register_percpu_thread",
@@ -358,7 +360,8 @@ std::vector<std::string> kind_keys(ActionKind k) {
     case ActionKind::StopTwoCpus: return {"fn", "targets"};
     case ActionKind::StopMachineFromInactiveCpu: return {"fn", "target", "cpus"};
     case ActionKind::CpuUp:
-    case ActionKind::CpuDown: return {"target", "targets"};
+    case ActionKind::CpuDown: return {"target", "targets", "disable_fails"};
+    case ActionKind::Migrate: return {"target", "targets"};
     case ActionKind::CpuhpSetupState:
       return {"state",         "state_name",        "startup",  "teardown",   "invoke",
               "startup_fails_on", "teardown_fails_on", "fail_ret", "fail_times", "remove_after"};
@@ -466,6 +469,9 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
       break;
     case ActionKind::CpuUp:
     case ActionKind::CpuDown:
+    case ActionKind::Migrate:
+      if (a.kind == ActionKind::CpuDown && r.has("disable_fails"))
+        a.disable_fails = static_cast<int>(r.integer("disable_fails", -4095, -1, -28));
       if (r.has("target") && r.has("targets")) r.fail("targets", "give either 'target' or 'targets', not both");
       if (r.has("targets")) {
         a.targets = r.cpus("targets", s.cpus);

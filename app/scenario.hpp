@@ -36,6 +36,7 @@ enum class ActionKind {
   StopMachineFromInactiveCpu,
   CpuUp,
   CpuDown,
+  Migrate,
   CpuhpSetupState,
   SmpbootRegisterPercpuThread,
   SynchronizeRcu,
@@ -89,6 +90,7 @@ struct Action {
   bool invoke = true;             ///< cpuhp_setup_state (true) or cpuhp_setup_state_nocalls
   std::vector<unsigned> startup_fails_on, teardown_fails_on;
   int fail_ret = -5;               ///< -EIO
+  std::optional<int> disable_fails;  ///< cpu_down: __cpu_disable refuses with this errno (once per call)
   std::uint32_t fail_times = 0;    ///< 0 = every time
   std::optional<sim::Duration> remove_after;
   // smpboot_register_percpu_thread
