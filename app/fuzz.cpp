@@ -149,11 +149,25 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   if (!drop.empty() && std::all_of(drop.begin(), drop.end(), [](bool d) { return d; })) drop[0] = false;
   std::string text = sc.text;
   unsigned max_cpu = 0;
+  // A variant must stay a valid scenario: an action referenced by an expectation or a trigger
+  // is kept (the removal is undone when the text no longer parses).
+  auto parses = [&](const std::string& t) {
+    try {
+      (void)parse_scenario(t, sc.path);
+      return true;
+    } catch (const ScenarioError&) {
+      return false;
+    }
+  };
   for (std::size_t i = sc.actions.size(); i-- > 0;) {
     const Action& a = sc.actions[i];
     if (drop[i]) {
-      text = scenario_remove_action(text, a.line);
-      continue;
+      const std::string cand = scenario_remove_action(text, a.line);
+      if (parses(cand)) {
+        text = cand;
+        continue;
+      }
+      drop[i] = false;
     }
     max_cpu = std::max(max_cpu, a.cpu);
     for (unsigned t : a.targets) max_cpu = std::max(max_cpu, t);
@@ -163,7 +177,11 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   unsigned cpus = sc.cpus;
   if (sc.cpus > min_cpus && sc.present == 0 && sc.online_at_boot == 0)
     cpus = static_cast<unsigned>(rng.range(min_cpus, sc.cpus));
-  if (cpus != sc.cpus) text = scenario_set_cpus(text, cpus);
+  if (cpus != sc.cpus) {
+    const std::string cand = scenario_set_cpus(text, cpus);
+    if (parses(cand)) text = cand;
+    else cpus = sc.cpus;
+  }
   const bool pct = rng.chance(sim::Ratio{1, 2});
   const bool shared = rng.chance(sim::Ratio{1, 3});
   job.opts.strategy = pct ? sim::PolicyKind::Pct : sim::PolicyKind::Random;
