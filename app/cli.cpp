@@ -249,14 +249,14 @@ int run_and_report(const Scenario& sc, const RunArgs& a, RunOptions& o, const st
       artifact_path.clear();
     }
   };
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();  // SIM-OK: wall time is printed, never used by a run
   try {
     rep = run_scenario(sc, o, on_result);
   } catch (const ScenarioError& e) {
     err << e.what() << "\n";
     return kExitUsage;
   }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();  // SIM-OK
   print_summary(out, sc, rep, wall);
   trace.commit(out, err);
   if (!artifact_error.empty()) err << "smpsim: cannot write the repro artifact: " << artifact_error << "\n";

@@ -80,13 +80,6 @@ void percpu_up_read(percpu_rw_semaphore* s);
 void percpu_down_write(percpu_rw_semaphore* s);
 void percpu_up_write(percpu_rw_semaphore* s);
 
-// kernel/cpu.c: cpus_read_lock() and friends over cpu_hotplug_lock.
-void cpus_read_lock();
-void cpus_read_unlock();
-void cpus_write_lock();
-void cpus_write_unlock();
-/// True if the current task holds cpu_hotplug_lock (read or write) or runs on the writer's behalf.
-bool lockdep_cpus_held();
-percpu_rw_semaphore& cpu_hotplug_lock();
+// cpus_read_lock() and friends over cpu_hotplug_lock: model/cpu.hpp (kernel/cpu.c).
 
 }  // namespace model
