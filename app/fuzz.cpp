@@ -109,6 +109,8 @@ std::string scenario_append(const std::string& text, const std::string& block) {
 
 namespace {
 
+sim::ChoiceLog parse_log(const std::string& text);
+
 struct Job {
   std::uint64_t seed = 0;
   std::string strategy;
@@ -268,12 +270,19 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   for (std::uint64_t s = o.seed_first; s <= o.seed_last; ++s)
     if (s % o.shard_count == o.shard_index && !done_seeds.count(s)) seeds.push_back(s);
 
-  // PCT assumes a run length k: estimated from one fifo pilot run of the scenario.
+  // PCT draws its change points among the run's scheduling choices, so k is the number of
+  // choices a run makes, estimated from one random pilot run (steps would overshoot several-fold
+  // and push most change points past the end of the run).
   RunOptions pilot;
   pilot.seed = o.seed_first;
-  pilot.strategy = sim::PolicyKind::Fifo;
+  pilot.strategy = sim::PolicyKind::Random;
   pilot.bugs = o.bugs;
-  const std::uint64_t k_estimate = std::max<std::uint64_t>(run_scenario(sc, pilot).result.steps, 100);
+  std::uint64_t picks = 0;
+  {
+    const sim::ChoiceLog plog = parse_log(run_scenario(sc, pilot).choices);
+    for (const auto& c : plog.entries()) picks += c.kind == sim::ChoiceKind::Pick ? 1 : 0;
+  }
+  const std::uint64_t k_estimate = std::max<std::uint64_t>(picks, 10);
   const std::vector<std::int64_t> points =
       (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) ? monkey_points(sc, o)
                                                                                    : std::vector<std::int64_t>{};
@@ -428,6 +437,10 @@ std::size_t nondefault_picks(const sim::ChoiceLog& log) {
   for (const auto& c : log.entries()) n += (c.kind == sim::ChoiceKind::Pick && c.value != 0) ? 1 : 0;
   return n;
 }
+
+}  // namespace
+
+namespace {
 
 sim::ChoiceLog parse_log(const std::string& text) {
   std::string err;

@@ -8,7 +8,7 @@ const std::vector<bug_knob>& bug_registry() {
   static const std::vector<bug_knob> bugs = {
       {"B1", "stop_two_cpus vs stop_cpus: works queued in opposite orders (no stop_cpus_in_progress check)",
        "stop_machine: fix race between stop_two_cpus and stop_cpus (v3.13); now stop_cpus_in_progress + -EDEADLK retry",
-       "I-SM-12|I-SM-13", [](Knobs& k) { k.two_works_ignore_in_progress = true; }},
+       "I-SM-12|I-SM-13|soft-lockup|rcu-stall", [](Knobs& k) { k.two_works_ignore_in_progress = true; }},
       {"B2", "three concurrent stop_two_cpus queue their works in separate lock sections and form a cycle",
        "stop_machine: Fix deadlock between multiple stop_two_cpus() (v4.2)", "soft-lockup|I-SM-13|rcu-stall",
        [](Knobs& k) { k.b2_separate_locks = true; }},
@@ -40,7 +40,7 @@ const std::vector<bug_knob>& bug_registry() {
        "be45bf5395e0 watchdog/softlockup: Fix cpu_stop_queue_work() double-queue bug (v4.19)", "I-SM-8",
        [](Knobs& k) { k.b14_no_completion_gate = true; }},
       {"B15", "stop_cpus_in_progress is not visible for the whole queue loop",
-       "99d84bf8c65a stop_machine: Use barriers around stop_cpus_in_progress (v5.4)", "I-SM-13|I-SM-12",
+       "99d84bf8c65a stop_machine: Use barriers around stop_cpus_in_progress (v5.4)", "I-SM-13|I-SM-12|soft-lockup|rcu-stall",
        [](Knobs& k) { k.b15_in_progress_late = true; }},
       {"B16", "racy plain accesses to msdata->state: a CPU keeps a stale copy",
        "b1fc58333575 stop_machine: Avoid potential race behaviour (v5.4-rc4)", "I-SM-17|soft-lockup|livelock",
