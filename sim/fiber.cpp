@@ -28,29 +28,30 @@ struct Fiber::Impl {
 #if defined(SMPSIM_ASAN)
   const void* caller_bottom = nullptr;
   std::size_t caller_size = 0;
-  void* fake_stack = nullptr;
+  void* sched_fake_stack = nullptr;  // the scheduler's fake stack, saved while the fiber runs
+  void* fiber_fake_stack = nullptr;  // the fiber's fake stack, saved while it is suspended
 #endif
 
   void before_switch_to_fiber() {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_start_switch_fiber(&fake_stack, stack_bottom, stack_size);
+    __sanitizer_start_switch_fiber(&sched_fake_stack, stack_bottom, stack_size);
 #endif
   }
   void after_switch_back_from_fiber() {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_finish_switch_fiber(fake_stack, nullptr, nullptr);
+    __sanitizer_finish_switch_fiber(sched_fake_stack, nullptr, nullptr);
 #endif
   }
   void before_switch_to_caller(bool dying) {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_start_switch_fiber(dying ? nullptr : &fake_stack, caller_bottom, caller_size);
+    __sanitizer_start_switch_fiber(dying ? nullptr : &fiber_fake_stack, caller_bottom, caller_size);
 #else
     (void)dying;
 #endif
   }
   void after_switch_into_fiber() {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_finish_switch_fiber(fake_stack, &caller_bottom, &caller_size);
+    __sanitizer_finish_switch_fiber(fiber_fake_stack, &caller_bottom, &caller_size);
 #endif
   }
 

@@ -11,7 +11,7 @@ namespace {
 thread_local Sim* tl_current = nullptr;
 constexpr std::size_t kDefaultStackBytes =
 #if defined(SMPSIM_ASAN)
-    256 * 1024;
+    1024 * 1024;  // ASan frames are several times larger; mapped lazily, so cheap
 #else
     64 * 1024;
 #endif

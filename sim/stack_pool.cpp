@@ -3,6 +3,9 @@
 #include "sim/assert.hpp"
 
 #include <sys/mman.h>
+#if defined(SMPSIM_ASAN)
+#include <sanitizer/asan_interface.h>
+#endif
 #include <unistd.h>
 
 #include <new>
@@ -32,6 +35,10 @@ StackBlock StackPool::acquire() {
   if (!free_.empty()) {
     StackBlock b = free_.back();
     free_.pop_back();
+#if defined(SMPSIM_ASAN)
+    // A fiber unwound by kill() may leave stack redzones poisoned: a reused stack starts clean.
+    ASAN_UNPOISON_MEMORY_REGION(b.base, b.bytes);
+#endif
     return b;
   }
   const std::size_t guard = guards_enabled() ? page_bytes_ : 0;
