@@ -82,7 +82,7 @@ int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   o.progress_tty = isatty(2) != 0;  // SIM-OK: presentation only
   const Scenario sc = load_scenario(s.fuzz_file);
   const FuzzSummary sum = run_campaign(sc, o, err);
-  print_fuzz_table(sum, o, out);
+  print_fuzz_table(sum, out);
   return sum.buckets.empty() ? kOk : kFound;
 }
 

@@ -410,7 +410,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   return sum;
 }
 
-void print_fuzz_table(const FuzzSummary& s, const FuzzOptions& o, std::ostream& out) {
+void print_fuzz_table(const FuzzSummary& s, std::ostream& out) {
   out << fmt::format("fuzz: {} runs, {} failing, {} distinct signatures, {:.1f}s wall ({:.0f} runs/s)\n", s.runs,
                      s.failures, s.buckets.size(), s.wall_s, s.wall_s > 0 ? s.runs / s.wall_s : 0.0);
   if (!s.buckets.empty()) {
@@ -424,7 +424,6 @@ void print_fuzz_table(const FuzzSummary& s, const FuzzOptions& o, std::ostream& 
     for (const auto& p : s.never_reached) out << "\n  " << p;
     out << "\n";
   }
-  (void)o;
 }
 
 // ---------------------------------------------------------------------------------------------

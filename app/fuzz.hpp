@@ -65,7 +65,7 @@ struct FuzzSummary {
 /// Runs a campaign; writes DIR/results.jsonl (appended as each run ends) and one artifact per
 /// signature (the shortest run that showed it). Progress goes to `progress`.
 FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& opts, std::ostream& progress);
-void print_fuzz_table(const FuzzSummary& s, const FuzzOptions& opts, std::ostream& out);
+void print_fuzz_table(const FuzzSummary& s, std::ostream& out);
 
 struct ExploreOptions {
   unsigned preemption_bound = 1;

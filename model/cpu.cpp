@@ -585,7 +585,7 @@ static void check_masks() {
 static bool thread_parked(task_struct* t) { return t == nullptr || (t->kt->flags & KTHREAD_SHOULD_PARK); }
 
 // I-HP-2 / I-HP-7: the end state of an operation that did not fail in a rollback.
-static void check_outcome(unsigned cpu, const char* op, int ret, int prev) {
+static void check_outcome(unsigned cpu, const char* op, int ret) {
   auto& k = kernel();
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   check_masks();
@@ -608,7 +608,6 @@ static void check_outcome(unsigned cpu, const char* op, int ret, int prev) {
       k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it OFFLINE but online={} active={} stopper enabled={}", op,
                                      cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled), where);
   }
-  (void)prev;
 }
 
 static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
@@ -618,7 +617,6 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   cpus_write_lock();
   if (++G().ops_in_flight > 1) k.oracle("I-HP-5", "two hotplug operations in flight", "_cpu_up");
   G().op_warned = false;
-  const int prev = st->state;
   if (!cpumask_test_cpu(cpu, &k.cpu_present_mask)) {
     ret = -EINVAL;
   } else if (st->state < target) {
@@ -628,7 +626,7 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
     if (st->state > CPUHP_BRINGUP_CPU) ret = cpuhp_kick_ap(cpu, st, target);
     if (!ret) ret = cpuhp_up_callbacks(cpu, st, std::min(target, static_cast<int>(CPUHP_BRINGUP_CPU)));
   }
-  check_outcome(cpu, "cpu_up", ret, prev);
+  check_outcome(cpu, "cpu_up", ret);
   --G().ops_in_flight;
   cpus_write_unlock();
   trace_hp("cpuhp.done", fmt::format("op=up cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state)));
@@ -679,7 +677,7 @@ static int cpu_down_(unsigned cpu, int target) {  // kernel: _cpu_down()
       }
     }
   }
-  check_outcome(cpu, "cpu_down", ret, prev_state);
+  check_outcome(cpu, "cpu_down", ret);
   --G().ops_in_flight;
   cpus_write_unlock();
   trace_hp("cpuhp.done", fmt::format("op=down cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state)));

@@ -56,12 +56,8 @@ Kernel::Kernel(KernelConfig c)
     task_struct* dead = r->curr;
     dead->on_rq = false;
     dead->on_cpu.set_quiet(false);
-    task_struct* next = (r->stop && r->stop->on_rq && r->stop->state == TASK_RUNNING) ? r->stop : nullptr;
-    if (next == nullptr && !r->fair.empty()) {
-      next = r->fair.front();
-      r->fair.pop_front();
-    }
-    if (next == nullptr) next = r->idle;
+    task_struct* next = pick_next_task(r);
+    if (!r->fair.empty() && next == r->fair.front()) r->fair.pop_front();
     r->curr = next;
     next->on_cpu.set_quiet(true);
     sim.trace().event("sched", sim::Level::Info, "sched.exit", "cpu={} prev={} next={}", lane, dead->comm, next->comm);

@@ -251,6 +251,8 @@ bool irqs_disabled_flags(unsigned long flags);
 
 // ---- kernel/sched/core.c ----
 void schedule();
+/// The next task to run on `r`: its stopper if runnable, else the first fair task, else idle.
+task_struct* pick_next_task(rq* r);
 void schedule_preempt_disabled();
 /// First code of every new task: completes the context switch that started it.
 void schedule_tail();

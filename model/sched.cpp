@@ -222,7 +222,7 @@ void tick_stop(unsigned cpu) {
 void set_current_state(unsigned state) { current->state = state; }
 void set_special_state(unsigned state) { current->state = state; }
 
-static task_struct* pick_next_task(rq* r) {
+task_struct* pick_next_task(rq* r) {
   if (r->stop != nullptr && r->stop->on_rq && r->stop->state == TASK_RUNNING) return r->stop;
   if (!r->fair.empty()) return r->fair.front();
   return r->idle;

@@ -672,7 +672,7 @@ static int cpu_stop_should_run(unsigned cpu) {
   return run ? 1 : 0;
 }
 
-static void note_executed(const cpu_stop_work* work, std::uint64_t id, unsigned cpu, const char* fn) {
+static void note_executed(std::uint64_t id, unsigned cpu, const char* fn) {
   auto& k = kernel();
   auto it = G().fates.find(id);
   if (it == G().fates.end()) return;
@@ -681,7 +681,6 @@ static void note_executed(const cpu_stop_work* work, std::uint64_t id, unsigned 
   if (it->second.cpu != cpu)
     k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, it->second.cpu, cpu),
              "cpu_stopper_thread");
-  (void)work;
 }
 
 static void cpu_stopper_thread(unsigned cpu) {
@@ -713,7 +712,7 @@ static void cpu_stopper_thread(unsigned cpu) {
     const int depth = preempt_count();
     trace_sm("stop.start", fmt::format("cpu={} fn={} work={}", cpu, fn.name, id));
     const int ret = fn(arg);
-    note_executed(work, id, cpu, fn.name);
+    note_executed(id, cpu, fn.name);
     if (done) {
       if (ret) done->ret = ret;
       cpu_stop_signal_done(done);
