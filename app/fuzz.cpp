@@ -348,7 +348,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
       Job job = make_job(seeds[i]);
       const auto r0 = Clock::now();
-      RunReport rep = run_scenario(job.sc, job.opts);
+      // The campaign run skips the trace hash and tail; a failing run is run again in full for
+      // its artifact (the same run: neither changes a scheduling choice).
+      RunOptions quick = job.opts;
+      quick.trace_hash = false;
+      quick.tail_lines = 0;
+      RunReport rep = run_scenario(job.sc, quick);
       Done d;
       d.res.seed = job.seed;
       d.res.strategy = job.strategy;
@@ -358,7 +363,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.steps = rep.result.steps;
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
       d.probes = rep.result.probes;
-      if (d.res.failed) d.artifact = make_artifact(job.sc, rep);
+      if (d.res.failed) {
+        const RunReport full = run_scenario(job.sc, job.opts);
+        if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps)
+          throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
+        d.artifact = make_artifact(job.sc, full);
+      }
       std::lock_guard<std::mutex> lock(mu);
       nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
                           {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},
@@ -387,10 +397,23 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       }
     }
   };
+  // An exception in a worker (an unwritable output, an internal error) stops the campaign and
+  // is rethrown here, on the calling thread, once every worker has stopped.
+  std::exception_ptr error;
+  auto guarded = [&] {
+    try {
+      worker();
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+      stop = true;
+    }
+  };
   std::vector<std::thread> pool;
-  for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(worker);
-  worker();
+  for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(guarded);
+  guarded();
   for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
   report_progress(true);
 
   sum.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();

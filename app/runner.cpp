@@ -60,8 +60,9 @@ struct RunState {
   const char* intern(std::string s) { return strings.emplace_back(std::move(s)).c_str(); }
 };
 
-void trace_scn(const char* ev, const std::string& fields) {
-  model::kernel().sim.trace().emit("scenario", sim::Level::Info, ev, fields);
+template <class... Args>
+void trace_scn(const char* ev, fmt::format_string<Args...> f, Args&&... args) {
+  model::kernel().sim.trace().event("scenario", sim::Level::Info, ev, f, std::forward<Args>(args)...);
 }
 
 void action_done(RunState& st) {
@@ -210,12 +211,12 @@ void action_body(RunState& st, ActionRt& ar) {
       const sim::Time due = start + a.every * i;
       if (k.sim.now() < due) model::schedule_timeout_uninterruptible(due - k.sim.now());
     }
-    trace_scn("scn.call", fmt::format("name={} do={} n={}", a.name, to_string(a.kind), i));
+    trace_scn("scn.call", "name={} do={} n={}", a.name, to_string(a.kind), i);
     ++ar.sum.calls;
     st.counters.add(a.name + ".calls");
     const int ret = perform(st, ar, i);
     ar.sum.rets.push_back(ret);
-    trace_scn("scn.ret", fmt::format("name={} n={} ret={}", a.name, i, ret));
+    trace_scn("scn.ret", "name={} n={} ret={}", a.name, i, ret);
   }
   action_done(st);
 }
@@ -226,16 +227,16 @@ void start_action(RunState& st, ActionRt& ar) {
   auto& k = kernel();
   const Action& a = *ar.a;
   k.sim.set_event_lane(a.cpu);
-  if (a.on) trace_scn("scn.trigger", fmt::format("name={} event={} match={}", a.name, a.on->event, ar.matches));
+  if (a.on) trace_scn("scn.trigger", "name={} event={} match={}", a.name, a.on->event, ar.matches);
   if (!cpu_online(a.cpu)) {
     ++ar.sum.skipped;
     st.counters.add(a.name + ".skipped");
-    trace_scn("scn.skip", fmt::format("name={} cpu={} reason=offline", a.name, a.cpu));
+    trace_scn("scn.skip", "name={} cpu={} reason=offline", a.name, a.cpu);
     action_done(st);
     return;
   }
   ++ar.sum.started;
-  trace_scn("scn.start", fmt::format("name={} do={} cpu={}", a.name, to_string(a.kind), a.cpu));
+  trace_scn("scn.start", "name={} do={} cpu={}", a.name, to_string(a.kind), a.cpu);
   task_struct* p = kthread_create_on_cpu([&st, &ar](void*) {
     action_body(st, ar);
     return 0;
@@ -248,7 +249,7 @@ void init_body(RunState& st) {
   auto& k = kernel();
   st.init = current;
   st.armed = true;
-  trace_scn("scn.begin", fmt::format("scenario={} actions={}", st.sc.name, st.acts.size()));
+  trace_scn("scn.begin", "scenario={} actions={}", st.sc.name, st.acts.size());
   for (auto& ar : st.acts) {
     if (ar.a->on) continue;
     ++st.pending;
@@ -262,7 +263,7 @@ void init_body(RunState& st) {
   }
   set_current_state(TASK_RUNNING);
   st.init_done = true;
-  trace_scn("scn.end", fmt::format("scenario={}", st.sc.name));
+  trace_scn("scn.end", "scenario={}", st.sc.name);
 }
 
 /// "[time] cpuN task payload" -> payload (the task name may not be split on blanks).
@@ -461,7 +462,10 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& o, const std::funct
       }
     });
   }
-  trace.add_observer([&st](const sim::TraceContext& ctx, std::string_view line) { on_trace_line(st, ctx, line); });
+  trace.set_hashing(o.trace_hash);
+  const bool triggers = std::any_of(sc.actions.begin(), sc.actions.end(), [](const Action& a) { return a.on.has_value(); });
+  if (o.tail_lines > 0 || triggers)
+    trace.add_observer([&st](const sim::TraceContext& ctx, std::string_view line) { on_trace_line(st, ctx, line); });
 
   k.start_kernel([&st] { init_body(st); });
   rep.result = k.run();

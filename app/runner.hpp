@@ -36,6 +36,9 @@ struct RunOptions {
   std::ostream* jsonl_trace = nullptr;
   ChromeTrace* chrome = nullptr;
   std::size_t tail_lines = 6;  ///< trace lines kept per CPU for the failure report
+  /// Compute the trace hash. A campaign turns it off (and tail_lines to 0) for speed: with no
+  /// sink, hash or tail wanting them, trace events are never formatted. The run is the same.
+  bool trace_hash = true;
 };
 
 /// The failure bucket: stable across runs and builds of the same model.

@@ -86,6 +86,7 @@ int bench_storm(unsigned n, unsigned seconds) {
 int bench_runs(unsigned count) {
   const auto t0 = Clock::now();
   unsigned ok = 0;
+  std::uint64_t steps = 0, events = 0;
   for (unsigned seed = 1; seed <= count; ++seed) {
     KernelConfig cfg;
     cfg.nr_cpus = 4;
@@ -99,11 +100,15 @@ int bench_runs(unsigned count) {
       cpu_up(2);
       wait_for_completion(&a->kt->exited);
     });
-    ok += k.run().outcome == sim::Outcome::Completed ? 1 : 0;
+    const auto r = k.run();
+    ok += r.outcome == sim::Outcome::Completed ? 1 : 0;
+    steps += r.steps;
+    events += r.events;
   }
   const double wall = since(t0);
-  fmt::print("runs: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed)\n", count, wall,
-             count / wall, ok);
+  fmt::print("runs: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps and {} "
+             "events per run, {:.0f} ns per step)\n",
+             count, wall, count / wall, ok, steps / count, events / count, wall * 1e9 / static_cast<double>(steps));
   return ok == count ? 0 : 1;
 }
 

@@ -58,8 +58,9 @@ int cpuhp_state_from_name(const std::string& name) {
   return CPUHP_INVALID;
 }
 
-static void trace_hp(const char* ev, const std::string& fields) {
-  kernel().sim.trace().emit("cpuhp", sim::Level::Info, ev, fields);
+template <class... Args>
+static void trace_hp(const char* ev, fmt::format_string<Args...> f, Args&&... args) {
+  kernel().sim.trace().event("cpuhp", sim::Level::Info, ev, f, std::forward<Args>(args)...);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +143,7 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
   cpuhp_step* step = cpuhp_get_step(state);
   if (st->fail == state) {
     st->fail = CPUHP_INVALID;
-    trace_hp("cpuhp.fail", fmt::format("cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state), bringup ? 1 : 0, -EAGAIN));
+    trace_hp("cpuhp.fail", "cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state), bringup ? 1 : 0, -EAGAIN);
     return -EAGAIN;
   }
   if (cpuhp_step_empty(bringup, step)) return 0;
@@ -179,8 +180,8 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
     }
     if (lastp && !ret) *lastp = nullptr;
   }
-  trace_hp("cpuhp.invoke", fmt::format("cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state),
-                                       bringup ? 1 : 0, ret));
+  trace_hp("cpuhp.invoke", "cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state),
+                                       bringup ? 1 : 0, ret);
   if (state < CPUHP_BP_PREPARE_DYN || state > CPUHP_AP_ONLINE_DYN_END ||
       (state > CPUHP_BP_PREPARE_DYN_END && state < CPUHP_AP_ONLINE_DYN))
     kernel().sim.probe(fmt::format("cpuhp {} {}", cpuhp_state_name(state), bringup ? "up" : "down"));
@@ -257,8 +258,8 @@ static void cpuhp_reset_state(unsigned cpu, cpuhp_cpu_state* st, int prev_state)
   }
   st->bringup = bringup;
   if (cpumask_test_cpu(cpu, &kernel().cpu_dying_mask) != !bringup) set_cpu_dying(cpu, !bringup);
-  trace_hp("cpuhp.rollback", fmt::format("cpu={} state={} target={}", cpu, cpuhp_state_name(st->state),
-                                         cpuhp_state_name(prev_state)));
+  trace_hp("cpuhp.rollback", "cpu={} state={} target={}", cpu, cpuhp_state_name(st->state),
+                                         cpuhp_state_name(prev_state));
   sim_probe("cpuhp: rollback");
 }
 
@@ -469,7 +470,7 @@ static void start_secondary(unsigned cpu) {
   st->boot_requested = false;
   local_irq_disable();
   st->reported_alive = true;
-  trace_hp("cpuhp.ap_alive", fmt::format("cpu={}", cpu));
+  trace_hp("cpuhp.ap_alive", "cpu={}", cpu);
   notify_cpu_starting(cpu);
   set_cpu_online(cpu, true);
   local_irq_enable();
@@ -485,7 +486,7 @@ static void cpuhp_report_idle_dead(unsigned cpu) {
     k.oracle("BUG", fmt::format("cpu{} reports dead in {}", cpu, cpuhp_state_name(st->state)), "cpuhp_report_idle_dead");
   rcutree_report_cpu_dead(cpu);
   st->state = CPUHP_AP_IDLE_DEAD;
-  trace_hp("cpuhp.idle_dead", fmt::format("cpu={}", cpu));
+  trace_hp("cpuhp.idle_dead", "cpu={}", cpu);
   // The dying CPU cannot complete() itself once RCU stopped watching it: an IPI does it.
   const unsigned target = cpumask_first(&k.cpu_online_mask);
   raise_irq(target, "cpuhp_complete_idle_dead", [st] { complete(&st->done_down); });
@@ -620,8 +621,8 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   if (!cpumask_test_cpu(cpu, &k.cpu_present_mask)) {
     ret = -EINVAL;
   } else if (st->state < target) {
-    trace_hp("cpuhp.op", fmt::format("op=up cpu={} from={} target={}", cpu, cpuhp_state_name(st->state),
-                                     cpuhp_state_name(target)));
+    trace_hp("cpuhp.op", "op=up cpu={} from={} target={}", cpu, cpuhp_state_name(st->state),
+                                     cpuhp_state_name(target));
     cpuhp_set_state(cpu, st, target);
     if (st->state > CPUHP_BRINGUP_CPU) ret = cpuhp_kick_ap(cpu, st, target);
     if (!ret) ret = cpuhp_up_callbacks(cpu, st, std::min(target, static_cast<int>(CPUHP_BRINGUP_CPU)));
@@ -629,7 +630,7 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   check_outcome(cpu, "cpu_up", ret);
   --G().ops_in_flight;
   cpus_write_unlock();
-  trace_hp("cpuhp.done", fmt::format("op=up cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state)));
+  trace_hp("cpuhp.done", "op=up cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state));
   return ret;
 }
 
@@ -654,8 +655,8 @@ static int cpu_down_(unsigned cpu, int target) {  // kernel: _cpu_down()
   cpus_write_lock();
   if (++G().ops_in_flight > 1) k.oracle("I-HP-5", "two hotplug operations in flight", "_cpu_down");
   G().op_warned = false;
-  trace_hp("cpuhp.op", fmt::format("op=down cpu={} from={} target={}", cpu, cpuhp_state_name(st->state),
-                                   cpuhp_state_name(target)));
+  trace_hp("cpuhp.op", "op=down cpu={} from={} target={}", cpu, cpuhp_state_name(st->state),
+                                   cpuhp_state_name(target));
   const int prev_state = cpuhp_set_state(cpu, st, target);
   bool done = false;
   if (st->state > CPUHP_TEARDOWN_CPU) {
@@ -680,7 +681,7 @@ static int cpu_down_(unsigned cpu, int target) {  // kernel: _cpu_down()
   check_outcome(cpu, "cpu_down", ret);
   --G().ops_in_flight;
   cpus_write_unlock();
-  trace_hp("cpuhp.done", fmt::format("op=down cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state)));
+  trace_hp("cpuhp.done", "op=down cpu={} ret={} state={}", cpu, ret, cpuhp_state_name(st->state));
   return ret;
 }
 
@@ -830,7 +831,7 @@ static int setup_state_(int state, const char* name, bool invoke, cpuhp_single_c
     if (ret < (ap ? CPUHP_AP_ONLINE_DYN : CPUHP_BP_PREPARE_DYN) || ret > (ap ? CPUHP_AP_ONLINE_DYN_END : CPUHP_BP_PREPARE_DYN_END))
       k.oracle("I-HP-8", fmt::format("dynamic state {} out of range", ret), "cpuhp_setup_state");
   }
-  trace_hp("cpuhp.setup_state", fmt::format("state={} name=\"{}\" ret={}", cpuhp_state_name(state), name, ret));
+  trace_hp("cpuhp.setup_state", "state={} name=\"{}\" ret={}", cpuhp_state_name(state), name, ret);
   mutex_unlock(&G().cpuhp_state_mutex);
   if (!cpuslocked) cpus_read_unlock();
   return ret;
@@ -912,7 +913,7 @@ static void remove_state_(int state, bool invoke) {
       if (cpuhp_state_of(cpu)->state >= state) cpuhp_issue_call(cpu, state, false, nullptr);
   }
   cpuhp_store_callbacks(state, nullptr, {}, {}, {}, {}, false);
-  trace_hp("cpuhp.remove_state", fmt::format("state={}", cpuhp_state_name(state)));
+  trace_hp("cpuhp.remove_state", "state={}", cpuhp_state_name(state));
   mutex_unlock(&G().cpuhp_state_mutex);
   cpus_read_unlock();
 }
@@ -947,7 +948,7 @@ static void migrate_tasks_away(unsigned cpu) {
         k.sim.kick(dest, k.sim.now());
       }
     }
-    trace_hp("sched.migrate", fmt::format("comm={} from={} to={}", t->comm, cpu, dest));
+    trace_hp("sched.migrate", "comm={} from={} to={}", t->comm, cpu, dest);
   }
 }
 

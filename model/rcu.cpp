@@ -22,8 +22,9 @@ std::unique_ptr<rcu_globals> make_rcu_globals(unsigned nr_cpus) {
 static rcu_globals& G() { return *kernel().rcu; }
 static bool gp_in_progress() { return G().gp_seq & 1; }
 
-static void trace_rcu(const char* ev, const std::string& fields) {
-  kernel().sim.trace().emit("rcu", sim::Level::Info, ev, fields);
+template <class... Args>
+static void trace_rcu(const char* ev, fmt::format_string<Args...> f, Args&&... args) {
+  kernel().sim.trace().event("rcu", sim::Level::Info, ev, f, std::forward<Args>(args)...);
 }
 
 static void rcu_report_qs(unsigned cpu, const char* why) {
@@ -55,7 +56,7 @@ static void rcu_gp_init() {
     g.snap[c] = g.watching_seq[c];
     if (g.in_eqs[c]) cpumask_clear_cpu(c, &g.qsmask);
   }
-  trace_rcu("rcu.gp.start", fmt::format("seq={} waiting={}", g.gp_seq, cpumask_pr(&g.qsmask)));
+  trace_rcu("rcu.gp.start", "seq={} waiting={}", g.gp_seq, cpumask_pr(&g.qsmask));
 }
 
 // Force-quiescent-state scan: credits CPUs that were in, or passed through, an EQS.
@@ -72,7 +73,7 @@ static void rcu_gp_cleanup() {
   check_gp_safety(started);
   ++g.gp_seq;
   ++g.gps_completed;
-  trace_rcu("rcu.gp.end", fmt::format("seq={}", g.gp_seq));
+  trace_rcu("rcu.gp.end", "seq={}", g.gp_seq);
   while (!g.callbacks.empty() && g.callbacks.front().first <= g.gp_seq) {
     auto fn = std::move(g.callbacks.front().second);
     g.callbacks.pop_front();

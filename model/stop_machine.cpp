@@ -32,8 +32,9 @@ const char* multi_stop_state_name(int s) {
   return s >= 0 && s <= MULTI_STOP_EXIT ? names[s] : "AFTER_EXIT";
 }
 
-static void trace_sm(const char* ev, const std::string& fields) {
-  kernel().sim.trace().emit("stop_machine", sim::Level::Info, ev, fields);
+template <class... Args>
+static void trace_sm(const char* ev, fmt::format_string<Args...> f, Args&&... args) {
+  kernel().sim.trace().event("stop_machine", sim::Level::Info, ev, f, std::forward<Args>(args)...);
 }
 
 static std::string ctx_desc() { return fmt::format("cpu{} {}", smp_processor_id(), current->comm); }
@@ -99,7 +100,7 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
   g.fates[work->id] = stop_work_fate{cpu, true, 0, work->fn.name};
   stopper->works.push_back(work);
   if (kernel().sim.in_fiber()) ++current->pending_stopper_wakes;
-  trace_sm("stop.queue", fmt::format("cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id));
+  trace_sm("stop.queue", "cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id);
   check_queue_order(cpu, work);
 }
 
@@ -145,7 +146,7 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   else if (work->done) cpu_stop_signal_done(work->done);
   if (enabled && k.knobs.b5_wake_q && !stopper->wake_q_pending) stopper->wake_q_pending = in_my_wake_q = true;
   if (!enabled) {
-    trace_sm("stop.reject", fmt::format("cpu={} fn={} caller={}", cpu, work->fn.name, work->caller));
+    trace_sm("stop.reject", "cpu={} fn={} caller={}", cpu, work->fn.name, work->caller);
     k.sim.probe("stop: work rejected by a disabled stopper");
   }
   raw_spin_unlock_irqrestore(&stopper->lock, flags);
@@ -517,8 +518,8 @@ static void set_state(multi_stop_data* msdata, int newstate) {
     // smp_wmb(): whoever sees the new state also sees the reset counter.
     msdata->state.store(newstate);
   }
-  trace_sm("msm.state", fmt::format("msdata={} from={} to={}", msdata->id, multi_stop_state_name(old),
-                                    multi_stop_state_name(newstate)));
+  trace_sm("msm.state", "msdata={} from={} to={}", msdata->id, multi_stop_state_name(old),
+                                    multi_stop_state_name(newstate));
 }
 
 static void ack_state(multi_stop_data* msdata, unsigned cpu, int curstate) {
@@ -530,7 +531,7 @@ static void ack_state(multi_stop_data* msdata, unsigned cpu, int curstate) {
              "ack_state");
   msdata->last_ack[cpu] = curstate;
   ++msdata->acks_this_state;
-  trace_sm("msm.ack", fmt::format("msdata={} cpu={} state={}", msdata->id, cpu, multi_stop_state_name(curstate)));
+  trace_sm("msm.ack", "msdata={} cpu={} state={}", msdata->id, cpu, multi_stop_state_name(curstate));
   const int left = atomic_add_return(-1, &msdata->thread_ack);
   if (left < 0)
     k.oracle("I-SM-2", fmt::format("msdata #{} thread_ack went negative ({})", msdata->id, left), "ack_state");
@@ -623,7 +624,7 @@ int multi_cpu_stop(void* data) {
         case MULTI_STOP_RUN:
           if (is_active) {
             check_run_preconditions(msdata, cpu);
-            trace_sm("msm.fn", fmt::format("msdata={} cpu={} fn={}", msdata->id, cpu, msdata->fn.name));
+            trace_sm("msm.fn", "msdata={} cpu={} fn={}", msdata->id, cpu, msdata->fn.name);
             cpu_rq(cpu)->msm_fn = msdata->fn.name;
             err = msdata->fn(msdata->data);
             cpu_rq(cpu)->msm_fn = nullptr;
@@ -710,7 +711,7 @@ static void cpu_stopper_thread(unsigned cpu) {
     // fn runs atomic: it must not sleep (I-SM-16).
     preempt_count_inc();
     const int depth = preempt_count();
-    trace_sm("stop.start", fmt::format("cpu={} fn={} work={}", cpu, fn.name, id));
+    trace_sm("stop.start", "cpu={} fn={} work={}", cpu, fn.name, id);
     const int ret = fn(arg);
     note_executed(id, cpu, fn.name);
     if (done) {
@@ -718,7 +719,7 @@ static void cpu_stopper_thread(unsigned cpu) {
       cpu_stop_signal_done(done);
       if (k.knobs.done_double_signal) cpu_stop_signal_done(done);
     }
-    trace_sm("stop.done", fmt::format("cpu={} fn={} work={} ret={}", cpu, fn.name, id, ret));
+    trace_sm("stop.done", "cpu={} fn={} work={} ret={}", cpu, fn.name, id, ret);
     if (preempt_count() != depth)
       k.oracle("I-SM-16", fmt::format("stop callback {} leaked preempt count ({} -> {})", fn.name, depth, preempt_count()),
                fmt::format("cpu_stopper_thread:{}", fn.name));
@@ -754,7 +755,7 @@ static void cpu_stop_park(unsigned cpu) {
     kernel().oracle("I-SM-9", fmt::format("migration/{} parks with {} work(s) queued and enabled={}", cpu,
                                           stopper->works.size(), stopper->enabled),
                     "cpu_stop_park");
-  trace_sm("stop.park", fmt::format("cpu={}", cpu));
+  trace_sm("stop.park", "cpu={}", cpu);
 }
 
 // I-SM-10: an online CPU past cpuhp_online_idle has an enabled stopper, except the dying CPU
@@ -772,7 +773,7 @@ void stop_machine_park(unsigned cpu) {
   cpu_stopper* stopper = stopper_of(cpu);
   // Works queued before this store still run: the stopper drains its list before parking.
   stopper->enabled = false;
-  trace_sm("stop.disable", fmt::format("cpu={}", cpu));
+  trace_sm("stop.disable", "cpu={}", cpu);
   stop_machine_check_enabled_window(cpu);
   kthread_park(stopper->thread);
 }
@@ -783,7 +784,7 @@ void stop_machine_unpark(unsigned cpu) {
   if (!cpu_online(cpu) && G().stop_machine_initialized)
     k.oracle("I-SM-10", fmt::format("stopper of offline cpu{} enabled", cpu), "stop_machine_unpark");
   stopper->enabled = true;
-  trace_sm("stop.enable", fmt::format("cpu={}", cpu));
+  trace_sm("stop.enable", "cpu={}", cpu);
   kthread_unpark(stopper->thread);
 }
 

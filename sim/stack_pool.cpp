@@ -25,13 +25,44 @@ StackPool::StackPool(std::size_t stack_bytes) : page_bytes_(static_cast<std::siz
   SIM_ASSERT(stack_bytes_ >= 4 * page_bytes_);
 }
 
+namespace {
+
+void unmap(const StackBlock& b, std::size_t guard) { munmap(static_cast<char*>(b.base) - guard, b.bytes + guard); }
+
+// Stacks outlive their pool in a per-thread cache: a campaign builds one simulation per run,
+// and mapping (then faulting in) a fresh set of stacks each time cost more than the run itself.
+// Bounded, so a 4096-CPU run does not keep gigabytes mapped afterwards.
+struct StackCache {
+  static constexpr std::size_t kMaxStacks = 256;
+  std::vector<StackBlock> blocks;
+  std::size_t bytes = 0;  ///< one stack size is cached (the first pool's): runs share a config
+  std::size_t guard = 0;
+  ~StackCache() {
+    for (const auto& b : blocks) unmap(b, guard);
+  }
+};
+thread_local StackCache t_cache;
+
+}  // namespace
+
 StackPool::~StackPool() {
   const std::size_t guard = guards_enabled() ? page_bytes_ : 0;
-  for (const auto& b : free_) munmap(static_cast<char*>(b.base) - guard, b.bytes + guard);
+  if (t_cache.bytes == 0) {
+    t_cache.bytes = stack_bytes_;
+    t_cache.guard = guard;
+  }
+  for (const auto& b : free_) {
+    if (t_cache.blocks.size() < StackCache::kMaxStacks && b.bytes == t_cache.bytes) t_cache.blocks.push_back(b);
+    else unmap(b, guard);
+  }
 }
 
 StackBlock StackPool::acquire() {
   ++outstanding_;
+  if (free_.empty() && stack_bytes_ == t_cache.bytes && !t_cache.blocks.empty()) {
+    free_.push_back(t_cache.blocks.back());
+    t_cache.blocks.pop_back();
+  }
   if (!free_.empty()) {
     StackBlock b = free_.back();
     free_.pop_back();

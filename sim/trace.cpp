@@ -38,9 +38,25 @@ bool level_from_string(std::string_view s, Level& out) {
 
 static spdlog::level::level_enum to_spd(Level l) { return static_cast<spdlog::level::level_enum>(static_cast<int>(l)); }
 
+namespace {
+
+// "[    1.000200] cpu3 task " — the prefix of every text line (format_dmesg's layout).
+void append_line_head(fmt::memory_buffer& out, const TraceContext& ctx) {
+  const std::int64_t ns = ctx.time_ns;
+  fmt::format_to(std::back_inserter(out), "[{:5}.{:06}] ", ns / 1000000000, (ns / 1000) % 1000000);
+  if (ctx.cpu >= 0) fmt::format_to(std::back_inserter(out), "cpu{} ", ctx.cpu);
+  else out.append(std::string_view("cpu- "));
+  out.append(ctx.task);
+  out.push_back(' ');
+}
+
+}  // namespace
+
 std::string format_trace_line(const TraceContext& ctx, std::string_view payload) {
-  const std::string cpu = ctx.cpu >= 0 ? fmt::format("cpu{}", ctx.cpu) : std::string("cpu-");
-  return fmt::format("[{}] {} {} {}", format_dmesg(Time::from_ns(ctx.time_ns)), cpu, ctx.task, payload);
+  fmt::memory_buffer buf;
+  append_line_head(buf, ctx);
+  buf.append(payload);
+  return fmt::to_string(buf);
 }
 
 bool parse_event_payload(std::string_view p, std::string& name,
@@ -163,29 +179,38 @@ class GateSink final : public spdlog::sinks::sink {
 
 }  // namespace
 
+struct Trace::Sink {
+  std::string name;
+  std::shared_ptr<spdlog::logger> logger;
+  std::vector<std::shared_ptr<GateSink>> gates;
+  Level level = Level::Info;
+  /// An event at `l` reaches a sink (the gates pass exactly these).
+  bool prints(Level l) const { return !gates.empty() && l >= level && l != Level::Off; }
+};
+
 struct Trace::Impl {
+  using Subsys = Trace::Sink;
   ContextFn context;
-  struct Subsys {
-    std::shared_ptr<spdlog::logger> logger;
-    std::vector<std::shared_ptr<GateSink>> gates;
-    Level level = Level::Info;
-  };
-  std::map<std::string, Subsys, std::less<>> subsystems;
+  // Few subsystems (about a dozen), looked up at every event: a flat list in creation order
+  // beats a map of strings. unique_ptr keeps records in place as the list grows.
+  std::vector<std::unique_ptr<Subsys>> subsystems;
   std::vector<std::shared_ptr<spdlog::sinks::sink>> sinks;
   std::vector<std::function<void(const TraceContext&, std::string_view)>> observers;
   Level default_level = Level::Info;
   std::map<std::string, Level, std::less<>> explicit_levels;
 
   Subsys& get(std::string_view name) {
-    auto it = subsystems.find(name);
-    if (it != subsystems.end()) return it->second;
-    Subsys s;
-    s.logger = std::make_shared<spdlog::logger>(std::string(name));
+    for (auto& s : subsystems)
+      if (s->name == name) return *s;
+    auto s = std::make_unique<Subsys>();
+    s->name = std::string(name);
+    s->logger = std::make_shared<spdlog::logger>(std::string(name));
     auto lv = explicit_levels.find(name);
-    s.level = lv != explicit_levels.end() ? lv->second : default_level;
-    for (const auto& sink : sinks) attach(s, sink);
-    s.logger->set_level(to_spd(std::min(s.level, Level::Info)));
-    return subsystems.emplace(std::string(name), std::move(s)).first->second;
+    s->level = lv != explicit_levels.end() ? lv->second : default_level;
+    for (const auto& sink : sinks) attach(*s, sink);
+    s->logger->set_level(to_spd(std::min(s->level, Level::Info)));
+    subsystems.push_back(std::move(s));
+    return *subsystems.back();
   }
   void attach(Subsys& s, const std::shared_ptr<spdlog::sinks::sink>& sink) {
     auto gate = std::make_shared<GateSink>(sink);
@@ -206,8 +231,8 @@ Trace::~Trace() { flush(); }
 void Trace::set_level(std::string_view subsys, Level level) {
   if (subsys == "*") {
     impl_->default_level = level;
-    for (auto& [name, s] : impl_->subsystems)
-      if (!impl_->explicit_levels.count(name)) impl_->apply(s, level);
+    for (auto& s : impl_->subsystems)
+      if (!impl_->explicit_levels.count(s->name)) impl_->apply(*s, level);
     return;
   }
   impl_->explicit_levels[std::string(subsys)] = level;
@@ -216,14 +241,18 @@ void Trace::set_level(std::string_view subsys, Level level) {
 
 Level Trace::level(std::string_view subsys) { return impl_->get(subsys).level; }
 
-bool Trace::enabled(std::string_view subsys, Level level) {
-  return level >= Level::Info || level >= impl_->get(subsys).level;
+Trace::Sink* Trace::consumer(std::string_view subsys, Level level) {
+  Sink& s = impl_->get(subsys);
+  const bool hashed = level >= Level::Info && level != Level::Off && (hashing_ || !impl_->observers.empty());
+  return hashed || s.prints(level) ? &s : nullptr;
 }
+
+bool Trace::enabled(std::string_view subsys, Level level) { return consumer(subsys, level) != nullptr; }
 
 void Trace::add_sink(std::shared_ptr<spdlog::sinks::sink> sink) {
   sink->set_formatter(std::make_unique<SimFormatter>(impl_->context));
   impl_->sinks.push_back(sink);
-  for (auto& [name, s] : impl_->subsystems) impl_->attach(s, sink);
+  for (auto& s : impl_->subsystems) impl_->attach(*s, sink);
 }
 
 void Trace::add_text_sink(std::ostream& os) {
@@ -233,7 +262,7 @@ void Trace::add_text_sink(std::ostream& os) {
 void Trace::add_jsonl_sink(std::ostream& os) {
   auto sink = std::make_shared<JsonlSink>(os, impl_->context);
   impl_->sinks.push_back(sink);
-  for (auto& [name, s] : impl_->subsystems) impl_->attach(s, sink);
+  for (auto& s : impl_->subsystems) impl_->attach(*s, sink);
 }
 
 void Trace::add_observer(std::function<void(const TraceContext&, std::string_view)> fn) {
@@ -241,19 +270,34 @@ void Trace::add_observer(std::function<void(const TraceContext&, std::string_vie
 }
 
 void Trace::emit(std::string_view subsys, Level level, std::string_view name, std::string_view fields) {
-  auto& s = impl_->get(subsys);
+  if (Sink* s = consumer(subsys, level)) emit_to(*s, level, name, fields);
+}
+
+void Trace::emit_to(Sink& s, Level level, std::string_view name, std::string_view fields) {
+  const bool hashed = level >= Level::Info && level != Level::Off;
+  if (hashed && (hashing_ || !impl_->observers.empty())) {
+    // The hashed bytes are the text line exactly as a text sink prints it (plus "\n"), built
+    // in a stack buffer.
+    const TraceContext ctx = impl_->context();
+    fmt::memory_buffer line;
+    append_line_head(line, ctx);
+    line.append(name);
+    if (!fields.empty()) {
+      line.push_back(' ');
+      line.append(fields);
+    }
+    const std::string_view text(line.data(), line.size());
+    if (hashing_) {
+      hash_ = fnv1a64("\n", fnv1a64(text, hash_));
+      ++hashed_events_;
+    }
+    for (auto& obs : impl_->observers) obs(ctx, text);
+  }
+  if (!s.prints(level)) return;  // spdlog is not even asked: its log_msg reads the wall clock
   std::string payload(name);
   if (!fields.empty()) {
     payload += ' ';
     payload += fields;
-  }
-  if (level >= Level::Info && level != Level::Off) {
-    const TraceContext ctx = impl_->context();
-    const std::string line = format_trace_line(ctx, payload);
-    hash_ = fnv1a64(line, hash_);
-    hash_ = fnv1a64("\n", hash_);
-    ++hashed_events_;
-    for (auto& obs : impl_->observers) obs(ctx, line);
   }
   s.logger->log(to_spd(level), payload);
 }

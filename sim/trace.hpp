@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -64,8 +65,15 @@ class Trace {
   /// Output level for one subsystem (or "*" for all, including ones created later).
   void set_level(std::string_view subsys, Level level);
   Level level(std::string_view subsys);
-  /// True if an event at `level` in `subsys` would be hashed or printed.
+  /// True if an event at `level` in `subsys` would be hashed, observed or printed. Callers with
+  /// costly fields test this first; event() does it for them.
   bool enabled(std::string_view subsys, Level level);
+
+  /// Whether Info+ events feed the trace hash (default on). A campaign run whose hash nobody
+  /// reads turns it off: with no sink, observer or hash wanting an event, it is never formatted.
+  /// The run itself is the same either way; only hash() and hashed_events() differ.
+  void set_hashing(bool on) { hashing_ = on; }
+  bool hashing() const { return hashing_; }
 
   void add_text_sink(std::ostream& os);
   void add_jsonl_sink(std::ostream& os);
@@ -75,11 +83,16 @@ class Trace {
 
   /// Emits "name fields" at `level`; `fields` is already formatted as k=v pairs.
   void emit(std::string_view subsys, Level level, std::string_view name, std::string_view fields);
+  /// Formats the fields only if somebody consumes the event (into a stack buffer: no allocation
+  /// for ordinary events).
   template <class... Args>
   void event(std::string_view subsys, Level level, std::string_view name, fmt::format_string<Args...> f,
              Args&&... args) {
-    if (!enabled(subsys, level)) return;
-    emit(subsys, level, name, fmt::format(f, std::forward<Args>(args)...));
+    Sink* to = consumer(subsys, level);
+    if (to == nullptr) return;
+    fmt::memory_buffer buf;
+    fmt::format_to(std::back_inserter(buf), f, std::forward<Args>(args)...);
+    emit_to(*to, level, name, std::string_view(buf.data(), buf.size()));
   }
 
   std::uint64_t hash() const { return hash_; }
@@ -87,9 +100,15 @@ class Trace {
   void flush();
 
   struct Impl;
+  struct Sink;  ///< one subsystem's logger and output level
 
  private:
+  /// The subsystem's record if an event at `level` would be hashed, observed or printed.
+  Sink* consumer(std::string_view subsys, Level level);
+  void emit_to(Sink& s, Level level, std::string_view name, std::string_view fields);
+
   std::unique_ptr<Impl> impl_;
+  bool hashing_ = true;
   std::uint64_t hash_ = 0xcbf29ce484222325ULL;
   std::uint64_t hashed_events_ = 0;
 };
