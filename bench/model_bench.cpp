@@ -1,7 +1,9 @@
 // Model benchmarks (issue 7). Each mode is one process so peak memory (ru_maxrss) is its own:
 //   smpsim_bench_model stop_machine N   boot N cpus, one stop_machine; wall, steps, peak RSS
-//   smpsim_bench_model storm [CPUS] [SECONDS]   hotplug storm at HZ=1000, watchdog and RCU on
-//   smpsim_bench_model runs [COUNT]    runs/s of a 4-cpu stop_machine + one hotplug run
+//   smpsim_bench_model storm [CPUS] [SECONDS] [hash]   hotplug storm at HZ=1000, watchdog and RCU on
+//   smpsim_bench_model runs [COUNT] [hash]    runs/s of a 4-cpu stop_machine + one hotplug run
+// "hash" turns the trace hash on (as `smpsim run` computes it); without it the trace is off, as
+// in `smpsim fuzz` campaign runs.
 // Wall time is measured here only; it never influences a simulation.
 #include "model/cpu.hpp"
 #include "model/kthread.hpp"
@@ -50,7 +52,7 @@ int bench_stop_machine(unsigned n) {
   return r.outcome == sim::Outcome::Completed ? 0 : 1;
 }
 
-int bench_storm(unsigned n, unsigned seconds) {
+int bench_storm(unsigned n, unsigned seconds, bool hash) {
   KernelConfig cfg;
   cfg.nr_cpus = n;
   cfg.hz = 1000;
@@ -59,6 +61,7 @@ int bench_storm(unsigned n, unsigned seconds) {
   cfg.sim.max_steps = UINT64_MAX;
   cfg.sim.max_time = sim::Time::zero() + sim::Duration::ns(static_cast<std::int64_t>(seconds) * 1'000'000'000 + 1'000'000'000);
   Kernel k(cfg);
+  k.sim.trace().set_hashing(hash);
   int ops = 0;
   k.start_kernel([&] {
     const sim::Time end = kernel().sim.now() + sim::Duration::ns(static_cast<std::int64_t>(seconds) * 1'000'000'000);
@@ -77,13 +80,13 @@ int bench_storm(unsigned n, unsigned seconds) {
   const auto r = k.run();
   const double wall = since(t0);
   const double virt = static_cast<double>(r.end_time.ns_since_boot()) / 1e9;
-  fmt::print("storm cpus={} hz=1000 virtual={:.1f}s wall={:.3f}s ratio={:.0f}x hotplug_ops={} steps={} events={} "
+  fmt::print("storm hash={} cpus={} hz=1000 virtual={:.1f}s wall={:.3f}s ratio={:.0f}x hotplug_ops={} steps={} events={} "
              "outcome={} peak_rss={} KiB\n",
-             n, virt, wall, virt / wall, ops, r.steps, r.events, sim::to_string(r.outcome), peak_rss_kib());
+             hash ? "on" : "off", n, virt, wall, virt / wall, ops, r.steps, r.events, sim::to_string(r.outcome), peak_rss_kib());
   return r.outcome == sim::Outcome::Completed ? 0 : 1;
 }
 
-int bench_runs(unsigned count) {
+int bench_runs(unsigned count, bool hash) {
   const auto t0 = Clock::now();
   unsigned ok = 0;
   std::uint64_t steps = 0, events = 0;
@@ -93,6 +96,7 @@ int bench_runs(unsigned count) {
     cfg.sim.seed = seed;
     cfg.sim.policy = sim::PolicyKind::Random;
     Kernel k(cfg);
+    k.sim.trace().set_hashing(hash);
     k.start_kernel([] {
       auto* a = kthread_run_on_cpu([](void*) { return stop_machine(cpu_stop_fn_t([](void*) { return 0; }), nullptr, nullptr); },
                                    nullptr, 1, "sm/%u");
@@ -106,9 +110,9 @@ int bench_runs(unsigned count) {
     events += r.events;
   }
   const double wall = since(t0);
-  fmt::print("runs: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps and {} "
+  fmt::print("runs hash={}: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps and {} "
              "events per run, {:.0f} ns per step)\n",
-             count, wall, count / wall, ok, steps / count, events / count, wall * 1e9 / static_cast<double>(steps));
+             hash ? "on" : "off", count, wall, count / wall, ok, steps / count, events / count, wall * 1e9 / static_cast<double>(steps));
   return ok == count ? 0 : 1;
 }
 
@@ -118,8 +122,12 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   auto arg = [&](int i, unsigned def) { return argc > i ? static_cast<unsigned>(std::strtoul(argv[i], nullptr, 10)) : def; };
   if (mode == "stop_machine") return bench_stop_machine(arg(2, 64));
-  if (mode == "storm") return bench_storm(arg(2, 64), arg(3, 60));
-  if (mode == "runs") return bench_runs(arg(2, 1000));
-  fmt::print(stderr, "usage: smpsim_bench_model stop_machine N | storm [CPUS] [SECONDS] | runs [COUNT]\n");
+  // The last argument "hash" computes the trace hash as `smpsim run` does; by default it is off,
+  // as in `smpsim fuzz` campaign runs.
+  const bool hash = std::string(argv[argc - 1]) == "hash";
+  if (hash) --argc;
+  if (mode == "storm") return bench_storm(arg(2, 64), arg(3, 60), hash);
+  if (mode == "runs") return bench_runs(arg(2, 1000), hash);
+  fmt::print(stderr, "usage: smpsim_bench_model stop_machine N | storm [CPUS] [SECONDS] [hash] | runs [COUNT] [hash]\n");
   return 2;
 }
