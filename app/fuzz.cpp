@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -141,6 +142,48 @@ std::string artifact_name(const std::string& signature) {
   return fmt::format("{}-{:08x}.json", safe, static_cast<std::uint32_t>(sim::fnv1a64(signature)));
 }
 
+/// Number of Pick choices (a ready set of two or more CPUs) in a recorded choice log's text.
+std::uint64_t count_picks(const std::string& choices) {
+  std::uint64_t n = 0;
+  const sim::ChoiceLog log = parse_log(choices);
+  for (const auto& c : log.entries()) n += c.kind == sim::ChoiceKind::Pick ? 1 : 0;
+  return n;
+}
+
+/// PCT's k: how many scheduling choices a PCT run of this scenario makes. The estimate is a high
+/// quantile of the PCT runs seen so far (the 90th percentile, so that one run cut off by a
+/// livelock or the step limit does not inflate it), and never below the pilot run's count until
+/// a PCT run has been seen. An over-estimate spreads the change points past the end of most runs
+/// (each one lands in the run with probability actual/k); an under-estimate never puts one in
+/// the tail of the longer runs. Runs are folded in one generation at a time (close_generation).
+class PctEstimate {
+ public:
+  explicit PctEstimate(std::uint64_t pilot) : k_(pilot) {}
+  void add(std::uint64_t picks) { pending_.push_back(picks); }
+  void close_generation() {
+    if (pending_.empty()) return;
+    seen_.insert(seen_.end(), pending_.begin(), pending_.end());
+    pending_.clear();
+    std::vector<std::uint64_t> sorted = seen_;
+    std::sort(sorted.begin(), sorted.end());
+    k_ = std::max<std::uint64_t>(sorted[(sorted.size() - 1) * 9 / 10], 10);
+  }
+  std::uint64_t k() const { return k_; }
+
+ private:
+  std::uint64_t k_;
+  std::vector<std::uint64_t> seen_, pending_;
+};
+
+/// Runs are grouped in generations [0, 8), [8, 16), [16, 32), [32, 64), ...: the first index of
+/// the generation of run `i`. A run's PCT estimate uses exactly the runs before that index.
+std::size_t generation_start(std::size_t i) {
+  if (i < 8) return 0;
+  std::size_t b = 8;
+  while (b * 2 <= i) b *= 2;
+  return b;
+}
+
 /// Swarm: this run's own configuration, drawn from its seed and printed.
 Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   sim::Rng rng = sim::Rng(seed).fork("swarm");
@@ -258,7 +301,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       try {
         const auto j = nlohmann::json::parse(line);
         FuzzResult r{j.at("seed"), j.at("strategy"), j.value("config", ""), j.at("failed"), j.value("signature", ""),
-                     j.at("steps"), j.value("wall_s", 0.0)};
+                     j.at("steps"), j.value("wall_s", 0.0), j.value("picks", std::uint64_t{0})};
         done_seeds.insert(r.seed);
         results.push_back(r);
       } catch (const std::exception&) {
@@ -270,29 +313,29 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   for (std::uint64_t s = o.seed_first; s <= o.seed_last; ++s)
     if (s % o.shard_count == o.shard_index && !done_seeds.count(s)) seeds.push_back(s);
 
-  // PCT draws its change points among the run's scheduling choices, so k is the number of
-  // choices a run makes, estimated from one random pilot run (steps would overshoot several-fold
-  // and push most change points past the end of the run).
+  // PCT draws its change points among the run's scheduling choices (picks with more than one
+  // ready CPU), so k is the number of such choices a PCT run makes. Before any PCT run has ended
+  // it comes from one random pilot run; after that, from the PCT runs of this campaign (see
+  // PctEstimate): runs are taken in generations (indices 0..7, 8..15, 16..31, 32..63, ...) and a
+  // run uses only earlier generations, so the estimate, and so each run, does not depend on --jobs.
   RunOptions pilot;
   pilot.seed = o.seed_first;
   pilot.strategy = sim::PolicyKind::Random;
   pilot.bugs = o.bugs;
-  std::uint64_t picks = 0;
-  {
-    const sim::ChoiceLog plog = parse_log(run_scenario(sc, pilot).choices);
-    for (const auto& c : plog.entries()) picks += c.kind == sim::ChoiceKind::Pick ? 1 : 0;
-  }
-  const std::uint64_t k_estimate = std::max<std::uint64_t>(picks, 10);
+  const std::uint64_t k_pilot = std::max<std::uint64_t>(count_picks(run_scenario(sc, pilot).choices), 10);
+  PctEstimate k_est(k_pilot);
+  for (const auto& r : results)  // --resume: the PCT runs already done count as earlier runs
+    if (r.strategy == "pct" && r.picks) k_est.add(r.picks);
+  k_est.close_generation();
   const std::vector<std::int64_t> points =
       (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) ? monkey_points(sc, o)
                                                                                    : std::vector<std::int64_t>{};
   static constexpr FuzzStrategy portfolio[] = {FuzzStrategy::Random, FuzzStrategy::Pct, FuzzStrategy::Swarm,
                                                FuzzStrategy::Monkey};
-  auto make_job = [&](std::uint64_t seed) {
+  auto make_job = [&](std::uint64_t seed, std::uint64_t k_estimate) {
     Job job;
     job.seed = seed;
     job.sc = sc;
-    job.sc.pct_steps = k_estimate;
     job.opts.seed = seed;
     job.opts.bugs = o.bugs;
     job.opts.pct_depth = o.pct_depth;
@@ -340,13 +383,45 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     else progress << line << "\n" << std::flush;
   };
 
+  // Generations for PCT's k (see PctEstimate): a run waits until every run of the earlier
+  // generations has ended (or was skipped) and folds their PCT counts in, in index order.
+  std::condition_variable gen_cv;
+  std::vector<std::uint64_t> picks_at(seeds.size(), 0);  // PCT runs' choice counts, by index
+  std::vector<bool> ended(seeds.size(), false);
+  std::size_t ended_prefix = 0, folded = 0;
+  auto mark_ended = [&](std::size_t i) {  // with mu held
+    ended[i] = true;
+    while (ended_prefix < ended.size() && ended[ended_prefix]) ++ended_prefix;
+    gen_cv.notify_all();
+  };
+  auto k_for = [&](std::size_t i) -> std::optional<std::uint64_t> {
+    const std::size_t b = generation_start(i);
+    std::unique_lock<std::mutex> lock(mu);
+    gen_cv.wait(lock, [&] { return ended_prefix >= b || stop; });
+    if (ended_prefix < b) return std::nullopt;
+    for (; folded < b; ++folded)
+      if (picks_at[folded]) k_est.add(picks_at[folded]);
+    k_est.close_generation();
+    return k_est.k();
+  };
+
   auto worker = [&] {
     for (;;) {
       if (stop) return;
       const std::size_t i = next++;
       if (i >= seeds.size()) return;
-      if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
-      Job job = make_job(seeds[i]);
+      if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) {
+        std::lock_guard<std::mutex> lock(mu);
+        mark_ended(i);
+        return;
+      }
+      const std::optional<std::uint64_t> k = k_for(i);
+      if (!k) {
+        std::lock_guard<std::mutex> lock(mu);
+        mark_ended(i);
+        return;
+      }
+      Job job = make_job(seeds[i], *k);
       const auto r0 = Clock::now();
       // The campaign run skips the trace hash and tail; a failing run is run again in full for
       // its artifact (the same run: neither changes a scheduling choice).
@@ -361,6 +436,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.failed = kernel_failure(rep);
       d.res.signature = d.res.failed ? signature_of(rep) : "";
       d.res.steps = rep.result.steps;
+      if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = count_picks(rep.choices);
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
       d.probes = rep.result.probes;
       if (d.res.failed) {
@@ -373,6 +449,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
                           {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},
                           {"wall_s", d.res.wall_s}};
+      if (d.res.picks) j["picks"] = d.res.picks;
       results_out << j.dump() << "\n" << std::flush;  // a SIGKILL loses no finished run
       for (const auto& [p, n] : d.probes) probes[p] += n;
       if (d.res.failed) {
@@ -387,8 +464,13 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
           b.best_steps = d.res.steps;
           write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature
         }
-        if (o.stop_on_first) stop = true;
+        if (o.stop_on_first) {
+          stop = true;
+          gen_cv.notify_all();
+        }
       }
+      picks_at[i] = d.res.picks;
+      mark_ended(i);
       results.push_back(d.res);
       ++finished;
       if (std::chrono::duration<double>(Clock::now() - last_print).count() >= (o.progress_tty ? 0.2 : 2.0)) {

@@ -46,6 +46,7 @@ struct FuzzResult {
   std::string signature;
   std::uint64_t steps = 0;
   double wall_s = 0;
+  std::uint64_t picks = 0;  ///< pct runs: scheduling choices made (the campaign's estimate of PCT's k)
 };
 
 struct FuzzBucket {

@@ -127,23 +127,41 @@ PctPolicy::PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uin
   prio_.resize(lanes);
   for (std::uint32_t i = 0; i < lanes; ++i) prio_[i] = depth_ + i;
   for (std::uint32_t i = lanes; i > 1; --i) std::swap(prio_[i - 1], prio_[rng.below(i)]);
+  // d-1 distinct change points in [1, k] (fewer if k < d-1). As in the paper, the i-th point
+  // drawn lowers the lane it hits to priority i, so which demotion ends lowest is itself random
+  // and not tied to the order of the points in the run.
   const std::uint64_t k = std::max<std::uint64_t>(steps_estimate, 1);
-  for (std::uint32_t i = 1; i < depth_; ++i) change_points_.push_back(1 + rng.below(k));
-  std::sort(change_points_.begin(), change_points_.end());
+  std::vector<std::pair<std::uint64_t, std::int64_t>> points;
+  for (std::uint32_t i = 1; i < depth_ && points.size() < k; ++i) {
+    std::uint64_t at = 1 + rng.below(k);
+    while (std::any_of(points.begin(), points.end(), [&](const auto& p) { return p.first == at; }))
+      at = at % k + 1;  // taken: the next free step (k >= number of points, so one exists)
+    points.emplace_back(at, static_cast<std::int64_t>(i));
+  }
+  std::sort(points.begin(), points.end());
+  for (const auto& [at, prio] : points) {
+    change_points_.push_back(at);
+    change_prio_.push_back(prio);
+  }
 }
 
-std::size_t PctPolicy::pick_next(std::span<const std::uint32_t> ready) {
-  ++picks_;
+std::size_t PctPolicy::highest(std::span<const std::uint32_t> ready) const {
   std::size_t best = 0;
   for (std::size_t i = 1; i < ready.size(); ++i)
     if (prio_[ready[i]] > prio_[ready[best]]) best = i;
-  while (next_change_ < change_points_.size() && change_points_[next_change_] <= picks_) {
-    // The i-th change point lowers the running lane below every initial priority.
-    prio_[ready[best]] = static_cast<std::int64_t>(depth_) - 1 - static_cast<std::int64_t>(next_change_);
+  return best;
+}
+
+std::size_t PctPolicy::pick_next(std::span<const std::uint32_t> ready) {
+  // Only decisions among two or more ready lanes reach a policy (Chooser::pick), so steps where
+  // one lane is alone do not count towards k or the change points.
+  ++picks_;
+  std::size_t best = highest(ready);
+  if (next_change_ < change_points_.size() && change_points_[next_change_] == picks_) {
+    // A change point: the lane about to run drops below every initial priority.
+    prio_[ready[best]] = change_prio_[next_change_];
     ++next_change_;
-    best = 0;
-    for (std::size_t i = 1; i < ready.size(); ++i)
-      if (prio_[ready[i]] > prio_[ready[best]]) best = i;
+    best = highest(ready);
   }
   return best;
 }

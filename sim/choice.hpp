@@ -88,18 +88,27 @@ class RandomPolicy final : public SchedPolicy {
   Rng rng_;
 };
 
-/// PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte; ASPLOS 2010) over lanes: random distinct
-/// priorities >= depth, and depth-1 change points in [1, steps_estimate]; at the i-th change point
-/// the lane just picked drops to priority depth-i. Always runs the highest-priority ready lane.
+/// PCT (Burckhardt, Kothari, Musuvathi, Nagarakatte; ASPLOS 2010) over lanes: lanes get random
+/// distinct priorities >= depth; depth-1 distinct change points are drawn in [1, steps_estimate],
+/// the i-th one drawn carrying priority i (< every initial one). Steps are the picks among two or
+/// more ready lanes (the only ones a policy sees). At each step the highest-priority ready lane
+/// runs; at a change point that lane first drops to the point's priority. A bug of depth d (d
+/// ordering constraints) is then hit with probability >= 1/(lanes * k^(d-1)) per run when
+/// steps_estimate = k covers the run. The lanes are the threads here: tasks on one CPU are
+/// ordered by the model's scheduler, not by the Chooser.
 class PctPolicy final : public SchedPolicy {
  public:
   PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate);
   std::size_t pick_next(std::span<const std::uint32_t> ready) override;
+  /// Sorted ascending; change_priorities()[i] is what the lane hit at change_points()[i] drops to.
   const std::vector<std::uint64_t>& change_points() const { return change_points_; }
+  const std::vector<std::int64_t>& change_priorities() const { return change_prio_; }
 
  private:
+  std::size_t highest(std::span<const std::uint32_t> ready) const;
   std::vector<std::int64_t> prio_;
-  std::vector<std::uint64_t> change_points_;  // sorted ascending
+  std::vector<std::uint64_t> change_points_;
+  std::vector<std::int64_t> change_prio_;
   std::size_t next_change_ = 0;
   std::uint64_t picks_ = 0;
   std::uint32_t depth_;

@@ -4,8 +4,10 @@
 #include "app/artifact.hpp"
 #include "app/fuzz.hpp"
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
 
 using namespace apptest;
@@ -65,6 +67,32 @@ TEST_CASE("fuzz: --jobs 1 and --jobs 2 print the same table") {
     for (auto pos = t->find(d.file("")); pos != std::string::npos; pos = t->find(d.file("")))
       t->replace(pos, d.file("").size() + 1, "");
   CHECK(t1 == t2);
+}
+
+TEST_CASE("fuzz: PCT's k comes from the campaign's earlier PCT runs, the same with --jobs 1 and --jobs 3") {
+  TempDir d;
+  // 40 runs span the generations [0,8) [8,16) [16,32) [32,40): runs after the first 8 use an
+  // estimate from earlier runs, so a worker that raced ahead would change the schedules.
+  const std::vector<std::string> base{"fuzz", bug_scenario("b5"), "--runs", "40", "--strategy", "pct"};
+  auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return a;
+  };
+  (void)smpsim(with({"--out", d.file("a")}));
+  (void)smpsim(with({"--out", d.file("b"), "--jobs", "3"}));
+  auto by_seed = [&](const std::string& out) {
+    std::map<std::uint64_t, std::string> m;
+    for (const auto& j : results(d, out)) {
+      CHECK(j.value("picks", 0) > 0);  // every PCT run records its number of scheduling choices
+      m[j["seed"].get<std::uint64_t>()] = fmt::format("{} {} {}", j["steps"].get<std::uint64_t>(),
+                                                      j["picks"].get<std::uint64_t>(), j["signature"].get<std::string>());
+    }
+    return m;
+  };
+  const auto a = by_seed("a"), b = by_seed("b");
+  CHECK(a.size() == 40);
+  CHECK(a == b);
 }
 
 TEST_CASE("fuzz: --shard I/N partitions the seed space exactly and --resume repeats no seed") {
