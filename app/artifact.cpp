@@ -9,7 +9,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <sstream>
+#include <type_traits>
+#include <utility>
 
 #ifndef SMPSIM_VERSION
 #define SMPSIM_VERSION "0.0.0"
@@ -73,15 +76,42 @@ std::string artifact_to_json(const Artifact& a) {
 
 namespace {
 
+/// j[key] as T, or a ScenarioError naming the file and the key's path ("scenario.text"). An integer
+/// must be a JSON integer in T's range: nlohmann's get<T>() would silently truncate 1.5, wrap -1
+/// into a huge seed, or cast 1e300 (undefined behaviour).
 template <class T>
-T need(const nlohmann::json& j, const char* key, const std::string& path) {
+T need(const nlohmann::json& j, const char* key, const std::string& path, const char* parent = nullptr) {
+  const std::string name = parent ? fmt::format("{}.{}", parent, key) : std::string(key);
   if (!j.contains(key))
-    throw ScenarioError(fmt::format("{}: error: repro artifact: missing key '{}'", path, key));
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw ScenarioError(fmt::format("{}: error: repro artifact: key '{}' has the wrong type", path, key));
+    throw ScenarioError(fmt::format("{}: error: repro artifact: missing key '{}'", path, name));
+  const nlohmann::json& v = j.at(key);
+  if constexpr (std::is_integral_v<T>) {
+    bool fits = false;
+    if (v.is_number_unsigned()) fits = std::in_range<T>(v.get<std::uint64_t>());
+    else if (v.is_number_integer()) fits = std::in_range<T>(v.get<std::int64_t>());
+    if (!fits)
+      throw ScenarioError(fmt::format("{}: error: repro artifact: '{}' must be an integer in {}..{}, got {}", path,
+                                      name, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
+                                      v.is_number() ? v.dump() : std::string(v.type_name())));
+    return v.is_number_unsigned() ? static_cast<T>(v.get<std::uint64_t>()) : static_cast<T>(v.get<std::int64_t>());
+  } else {
+    const char* expected = std::is_same_v<T, std::string> ? "a string" : "an array of strings";
+    try {
+      return v.get<T>();
+    } catch (const nlohmann::json::exception&) {
+      throw ScenarioError(
+          fmt::format("{}: error: repro artifact: '{}' must be {}, got {}", path, name, expected, v.type_name()));
+    }
   }
+}
+
+const nlohmann::json& need_object(const nlohmann::json& j, const char* key, const std::string& path) {
+  if (!j.contains(key)) throw ScenarioError(fmt::format("{}: error: repro artifact: missing key '{}'", path, key));
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_object())
+    throw ScenarioError(
+        fmt::format("{}: error: repro artifact: '{}' must be an object, got {}", path, key, v.type_name()));
+  return v;
 }
 
 Artifact artifact_fields(const nlohmann::json& j, const std::string& path, int version);
@@ -95,6 +125,8 @@ Artifact artifact_from_json(const std::string& text, const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw ScenarioError(fmt::format("{}: error: not a repro artifact (invalid JSON at byte {}): {}", path, e.byte,
                                     e.what()));
+  } catch (const nlohmann::json::exception& e) {  // e.g. out_of_range: a number too large for a double
+    throw ScenarioError(fmt::format("{}: error: not a repro artifact (invalid JSON): {}", path, e.what()));
   }
   if (!j.is_object() || !j.contains("format") || j["format"] != "smpsim-repro")
     throw ScenarioError(fmt::format("{}: error: not a smpsim repro artifact (no \"format\": \"smpsim-repro\")", path));
@@ -121,26 +153,26 @@ Artifact artifact_fields(const nlohmann::json& j, const std::string& path, int v
   Artifact a;
   a.format_version = version;
   a.smpsim_version = need<std::string>(j, "smpsim_version", path);
-  const auto& sc = j.at("scenario");
-  if (!sc.is_object()) throw ScenarioError(fmt::format("{}: error: repro artifact: 'scenario' is not an object", path));
-  a.scenario_path = need<std::string>(sc, "path", path);
-  a.scenario_name = need<std::string>(sc, "name", path);
-  a.scenario_text = need<std::string>(sc, "text", path);
+  const auto& sc = need_object(j, "scenario", path);
+  a.scenario_path = need<std::string>(sc, "path", path, "scenario");
+  a.scenario_name = need<std::string>(sc, "name", path, "scenario");
+  a.scenario_text = need<std::string>(sc, "text", path, "scenario");
   a.seed = need<std::uint64_t>(j, "seed", path);
   a.strategy = need<std::string>(j, "strategy", path);
   a.pct_depth = need<std::uint32_t>(j, "pct_depth", path);
   a.granularity = need<std::string>(j, "granularity", path);
   a.bugs = need<std::vector<std::string>>(j, "bugs", path);
   a.outcome = need<std::string>(j, "outcome", path);
-  const auto& sig = j.at("signature");
-  a.signature.kind = need<std::string>(sig, "kind", path);
-  a.signature.cpu = need<int>(sig, "cpu", path);
-  a.signature.task = need<std::string>(sig, "task", path);
-  a.signature.place = need<std::string>(sig, "place", path);
-  if (j.contains("failure") && j.at("failure").is_object()) {
-    a.failure_message = j.at("failure").value("message", "");
-    a.failure_time_ns = j.at("failure").value("time_ns", std::int64_t{0});
-    a.failure_step = j.at("failure").value("step", std::uint64_t{0});
+  const auto& sig = need_object(j, "signature", path);
+  a.signature.kind = need<std::string>(sig, "kind", path, "signature");
+  a.signature.cpu = need<int>(sig, "cpu", path, "signature");
+  a.signature.task = need<std::string>(sig, "task", path, "signature");
+  a.signature.place = need<std::string>(sig, "place", path, "signature");
+  if (j.contains("failure")) {
+    const auto& f = need_object(j, "failure", path);
+    if (f.contains("message")) a.failure_message = need<std::string>(f, "message", path, "failure");
+    if (f.contains("time_ns")) a.failure_time_ns = need<std::int64_t>(f, "time_ns", path, "failure");
+    if (f.contains("step")) a.failure_step = need<std::uint64_t>(f, "step", path, "failure");
   }
   if (j.contains("unmet_expectations")) a.unmet = need<std::vector<std::string>>(j, "unmet_expectations", path);
   const std::string hash = need<std::string>(j, "trace_hash", path);

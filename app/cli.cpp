@@ -125,14 +125,17 @@ struct TraceOutput {
     }
     return true;
   }
-  void commit(std::ostream& out, std::ostream& err) {
-    if (!file) return;
+  /// False (after saying why) if the trace could not be written.
+  bool commit(std::ostream& out, std::ostream& err) {
+    if (!file) return true;
     if (chrome) chrome->write(file->stream());
     try {
       file->commit();
       out << fmt::format("trace      {}\n", file->path());
+      return true;
     } catch (const std::exception& e) {
-      err << "smpsim: " << e.what() << "\n";
+      err << "smpsim: error: cannot write the trace: " << e.what() << "\n";
+      return false;
     }
   }
 };
@@ -258,8 +261,9 @@ int run_and_report(const Scenario& sc, const RunArgs& a, RunOptions& o, const st
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();  // SIM-OK
   print_summary(out, sc, rep, wall);
-  trace.commit(out, err);
-  if (!artifact_error.empty()) err << "smpsim: cannot write the repro artifact: " << artifact_error << "\n";
+  // An output that could not be written is an error of the invocation (status 2), not a result.
+  const bool trace_ok = trace.commit(out, err);
+  if (!artifact_error.empty()) err << "smpsim: error: cannot write the repro artifact: " << artifact_error << "\n";
   if (!artifact_path.empty()) {
     out << fmt::format("repro      {}\n", artifact_path);
     out << fmt::format("replay     {} replay {}\n", shell_quote(argv0), shell_quote(artifact_path));
@@ -270,6 +274,7 @@ int run_and_report(const Scenario& sc, const RunArgs& a, RunOptions& o, const st
     for (const auto& b : o.bugs) cmd += " --bug " + b;
     out << fmt::format("rerun      {}\n", cmd);
   }
+  if (!trace_ok || !artifact_error.empty()) return kExitUsage;
   return rep.exit_status();
 }
 

@@ -22,8 +22,6 @@
 
 namespace app {
 
-std::string Signature::text() const { return fmt::format("{} cpu={} task={} place={}", kind, cpu, task, place); }
-
 namespace {
 
 /// A registered smp_hotplug_thread and the per-CPU "please run thread_fn" requests.

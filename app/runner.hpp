@@ -47,7 +47,8 @@ struct Signature {
   int cpu = -1;
   std::string task = "-";
   std::string place = "-";
-  std::string text() const;  ///< "kind cpu=N task=T place=P"
+  /// "kind cpu=N task=T place=P" (inline: the artifact format uses it without the runner)
+  std::string text() const { return kind + " cpu=" + std::to_string(cpu) + " task=" + task + " place=" + place; }
   bool operator==(const Signature&) const = default;
 };
 

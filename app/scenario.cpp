@@ -22,6 +22,22 @@
 
 namespace app {
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) out += c;
+    else if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else out += fmt::format("\\x{:02x}", u);
+  }
+  return out;
+}
+
+ScenarioError::ScenarioError(const std::string& message) : std::runtime_error(printable(message)) {}
+
 const std::vector<ActionKindInfo>& action_kinds() {
   static const std::vector<ActionKindInfo> v = {
       {ActionKind::StopMachine, "stop_machine", "stop_machine(fn, NULL, cpus): fn on the listed CPUs, all others held"},
@@ -67,6 +83,9 @@ const Action* Scenario::find_action(std::string_view n) const {
 bool parse_cpulist(std::string_view text, std::vector<unsigned>& out) {
   out.clear();
   if (text.empty()) return true;
+  // The ranges are merged before they are expanded, so a list that repeats a long range
+  // ("0-1000000,0-1000000,...") costs one expansion, not one per repetition.
+  std::vector<std::pair<unsigned, unsigned>> ranges;
   std::size_t i = 0;
   auto number = [&](unsigned& v) {
     const std::size_t start = i;
@@ -87,13 +106,14 @@ bool parse_cpulist(std::string_view text, std::vector<unsigned>& out) {
       ++i;
       if (!number(hi) || hi < lo) return false;
     }
-    for (unsigned c = lo; c <= hi; ++c) out.push_back(c);
+    ranges.emplace_back(lo, hi);
     if (i == text.size()) break;
     if (text[i] != ',') return false;
     ++i;
   }
-  std::sort(out.begin(), out.end());
-  out.erase(std::unique(out.begin(), out.end()), out.end());
+  std::sort(ranges.begin(), ranges.end());
+  for (const auto& [lo, hi] : ranges)
+    for (unsigned c = out.empty() ? lo : std::max(lo, out.back() + 1); c <= hi; ++c) out.push_back(c);
   return true;
 }
 

@@ -21,11 +21,16 @@
 
 namespace app {
 
-/// A bad scenario (or artifact) file. what() is the complete, user-facing message.
+/// A bad scenario (or artifact) file. what() is the complete, user-facing message: one line, with
+/// any control byte echoed from the input shown escaped (see printable()).
 class ScenarioError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ScenarioError(const std::string& message);
 };
+
+/// `text` with its control bytes (below 0x20, and 0x7f) written as \n, \t, \r or \xNN, so that it
+/// prints on one line and shows what the input held. Other bytes (UTF-8) are kept.
+std::string printable(std::string_view text);
 
 enum class ActionKind {
   StopMachine,

@@ -71,14 +71,22 @@ std::optional<ChoiceLog> ChoiceLog::parse(const std::string& text, std::string& 
     error = fmt::format("line {}, column {}: {}", line, pos - line_start + 1, msg);
     return std::nullopt;
   };
+  // Input bytes quoted in a message: printable ASCII as is, anything else as \xNN.
+  auto shown = [](std::string_view s) {
+    std::string out;
+    for (const char ch : s)
+      out += ch >= 0x20 && ch < 0x7f ? std::string(1, ch) : fmt::format("\\x{:02x}", static_cast<unsigned char>(ch));
+    return out;
+  };
   const std::string header = fmt::format("smpsim-choices {}", kFormatVersion);
   if (text.rfind("smpsim-choices ", 0) != 0) return fail("expected header 'smpsim-choices <version>'");
   const std::size_t eol = text.find('\n');
-  const std::string first = text.substr(0, eol);
+  std::string first = text.substr(0, eol);
+  if (!first.empty() && first.back() == '\r') first.pop_back();  // CRLF line ends
   if (first != header) {
     pos = 15;
     return fail(fmt::format("unsupported choice-log version '{}' (this build reads version {})",
-                            first.substr(15), kFormatVersion));
+                            shown(first.substr(15)), kFormatVersion));
   }
   if (eol == std::string::npos) return log;
   pos = eol + 1;
@@ -99,7 +107,8 @@ std::optional<ChoiceLog> ChoiceLog::parse(const std::string& text, std::string& 
     const char c = text[pos];
     if (c == '\n') { ++pos; ++line; line_start = pos; continue; }
     if (c == ' ' || c == '\t' || c == '\r') { ++pos; continue; }
-    if (!valid_kind(c)) return fail(fmt::format("unknown choice kind '{}' (expected one of p s l f d v)", c));
+    if (!valid_kind(c))
+      return fail(fmt::format("unknown choice kind '{}' (expected one of p s l f d v)", shown({&c, 1})));
     ++pos;
     std::uint64_t value = 0, options = 0, repeat = 1;
     if (!read_uint(value)) return fail("expected a choice value (a non-negative integer)");
@@ -114,9 +123,9 @@ std::optional<ChoiceLog> ChoiceLog::parse(const std::string& text, std::string& 
     if (pos < text.size() && !std::isspace(static_cast<unsigned char>(text[pos])))
       return fail("expected a blank or end of line after a choice");
     if (log.entries_.size() + repeat > kMaxEntries) return fail("choice log too long");
-    for (std::uint64_t k = 0; k < repeat; ++k)
-      log.entries_.push_back(Choice{static_cast<ChoiceKind>(c), static_cast<std::uint32_t>(value),
-                                    static_cast<std::uint32_t>(options)});
+    log.entries_.insert(log.entries_.end(), repeat,
+                        Choice{static_cast<ChoiceKind>(c), static_cast<std::uint32_t>(value),
+                               static_cast<std::uint32_t>(options)});
   }
   return log;
 }
