@@ -11,7 +11,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <exception>
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -355,7 +358,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
 
   std::mutex mu;
   std::ofstream results_out(results_path, std::ios::app);
-  if (!results_out) throw std::runtime_error(fmt::format("cannot write {}", results_path));
+  if (!results_out) throw std::runtime_error(fmt::format("{}: cannot write: {}", results_path, std::strerror(errno)));
   std::map<std::string, FuzzBucket> buckets;
   for (const auto& r : results) {
     if (!r.failed) continue;
@@ -451,6 +454,8 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
                           {"wall_s", d.res.wall_s}};
       if (d.res.picks) j["picks"] = d.res.picks;
       results_out << j.dump() << "\n" << std::flush;  // a SIGKILL loses no finished run
+      if (!results_out)
+        throw std::runtime_error(fmt::format("{}: cannot append a result: {}", results_path, std::strerror(errno)));
       for (const auto& [p, n] : d.probes) probes[p] += n;
       if (d.res.failed) {
         auto& b = buckets[d.res.signature];

@@ -163,3 +163,24 @@ TEST_CASE("output: fuzz exits 2 when its output directory, results.jsonl or cove
     CHECK(contains(r.err, "/dev/full: cannot write: No space left on device"));
   }
 }
+
+TEST_CASE("output: a full disk during a fuzz campaign (results.jsonl append, artifact) exits 2 naming the file, with 1 or 2 jobs") {
+  apptest::TempDir tmp;
+  for (const char* jobs : {"1", "2"}) {
+    // Each results.jsonl line is about 150 bytes: the third append cannot fit.
+    const std::string out1 = tmp.file(std::string("r") + jobs);
+    auto r = smpsim_with_file_limit({"fuzz", apptest::scenario_path("default"), "--runs", "20", "--strategy", "random",
+                                     "--jobs", jobs, "--out", out1},
+                                    400);
+    CHECK(r.status == 2);
+    CHECK(contains(r.err, out1 + "/results.jsonl: cannot append a result: File too large"));
+    // B4 fails in its first run; its artifact (scenario text and choice log) is about 1.5 KB.
+    const std::string out2 = tmp.file(std::string("a") + jobs);
+    r = smpsim_with_file_limit({"fuzz", apptest::scenario_path("bugs/b4"), "--runs", "4", "--strategy", "random",
+                                "--bug", "B4", "--jobs", jobs, "--out", out2},
+                               1000);
+    CHECK(r.status == 2);
+    CHECK(contains(r.err, out2 + "/artifacts/"));
+    CHECK(contains(r.err, "File too large"));
+  }
+}
