@@ -46,6 +46,8 @@ enum class sched_class_id { idle, fair, stop };
 struct kthread;
 struct held_lock {
   std::string key;  ///< lock class (+ "/subclass")
+  const char* cls;  ///< the lock's class name (the lock outlives its hold)
+  int subclass;     ///< the nesting annotation it was taken with
   bool raw_spin;    ///< a raw spinlock: holding one across schedule() is a bug
   bool read;
 };

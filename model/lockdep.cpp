@@ -52,7 +52,7 @@ void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_sp
       out.insert(key);
     }
   }
-  t->held_locks.push_back(held_lock{key, raw_spin, read});
+  t->held_locks.push_back(held_lock{key, cls, subclass, raw_spin, read});
 }
 
 void Lockdep::release(task_struct* t, const char* cls, int subclass) {

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace model {
 
 static sim::Sim& S() { return kernel().sim; }
@@ -43,12 +45,8 @@ void raw_spin_lock_nested(raw_spinlock_t* l, int subclass) {
 // The subclass used at lock time is found again at unlock through the held-lock stack.
 static int held_subclass(raw_spinlock_t* l) {
   const task_struct* t = current;
-  for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it) {
-    if (it->key == l->name) return 0;
-    if (it->key.rfind(l->name, 0) == 0 && it->key.size() > std::string(l->name).size() &&
-        it->key[std::string(l->name).size()] == '/')
-      return std::stoi(it->key.substr(std::string(l->name).size() + 1));
-  }
+  for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it)
+    if (std::strcmp(it->cls, l->name) == 0) return it->subclass;
   return 0;
 }
 

@@ -63,14 +63,21 @@ void cpu_stop_signal_done(cpu_stop_done* done) {
   }
 }
 
+// A work of a multi-CPU operation: its callback is multi_cpu_stop itself (whatever its label).
+static bool is_multi_cpu_stop(const cpu_stop_work* w) {
+  using fn_ptr = int (*)(void*);
+  const fn_ptr* target = w->fn.fn.target<fn_ptr>();
+  return target != nullptr && *target == &multi_cpu_stop;
+}
+
 // I-SM-13: two multi-CPU operations sharing CPUs x and y are queued in the same order on both.
 static void check_queue_order(unsigned x, const cpu_stop_work* work) {
   auto* md = static_cast<multi_stop_data*>(work->arg);
-  if (work->fn.name != std::string_view("multi_cpu_stop") || md == nullptr) return;
+  if (!is_multi_cpu_stop(work) || md == nullptr) return;
   auto& g = G();
   auto& mine = g.op_cpus[md->id];
   for (const cpu_stop_work* ahead : g.stoppers[x].works) {
-    if (ahead == work || ahead->fn.name != std::string_view("multi_cpu_stop")) continue;
+    if (ahead == work || !is_multi_cpu_stop(ahead)) continue;
     const auto* other = static_cast<multi_stop_data*>(ahead->arg);
     for (unsigned y : mine) {
       const auto& q = g.stoppers[y].works;

@@ -37,16 +37,26 @@ struct StackCache {
   std::vector<StackBlock> blocks;
   std::size_t bytes = 0;  ///< one stack size is cached (the first pool's): runs share a config
   std::size_t guard = 0;
-  ~StackCache() {
-    for (const auto& b : blocks) unmap(b, guard);
-  }
+  ~StackCache();
 };
 thread_local StackCache t_cache;
+// Set once the thread's cache is destroyed: a pool that outlives it (a simulation in static
+// storage) unmaps its stacks itself.
+thread_local bool t_cache_gone = false;
+
+StackCache::~StackCache() {
+  for (const auto& b : blocks) unmap(b, guard);
+  t_cache_gone = true;
+}
 
 }  // namespace
 
 StackPool::~StackPool() {
   const std::size_t guard = guards_enabled() ? page_bytes_ : 0;
+  if (t_cache_gone) {
+    for (const auto& b : free_) unmap(b, guard);
+    return;
+  }
   if (t_cache.bytes == 0) {
     t_cache.bytes = stack_bytes_;
     t_cache.guard = guard;
@@ -59,7 +69,7 @@ StackPool::~StackPool() {
 
 StackBlock StackPool::acquire() {
   ++outstanding_;
-  if (free_.empty() && stack_bytes_ == t_cache.bytes && !t_cache.blocks.empty()) {
+  if (free_.empty() && !t_cache_gone && stack_bytes_ == t_cache.bytes && !t_cache.blocks.empty()) {
     free_.push_back(t_cache.blocks.back());
     t_cache.blocks.pop_back();
   }
