@@ -494,6 +494,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();
       stop = true;
+      gen_cv.notify_all();  // the failed run never ends: release workers waiting for its generation
     }
   };
   std::vector<std::thread> pool;
