@@ -135,6 +135,7 @@ struct Knobs {
   bool b7_unpark_from_bp = false;        ///< B7: the BP unparks the stopper after the AP is online
   bool b8_preempt_window = false;        ///< B8: preemption between the online check and the nowait queue
   bool b9_park_discards = false;         ///< B9: parking discards queued works instead of running them
+  bool b10_park_leaves_linked = false;   ///< B10: parking signals queued works done but leaves them linked
   bool b11_no_rcu_eqs = false;           ///< B11: no rcu_momentary_eqs() in the wait loop
   bool b12_eqs_every_iteration = false;  ///< B12: rcu_momentary_eqs() also in NONE/PREPARE (irqs on)
   bool b13_no_nmi_touch = false;         ///< B13: no touch_nmi_watchdog() in the wait loop

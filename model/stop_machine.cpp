@@ -697,7 +697,8 @@ static void cpu_stopper_thread(unsigned cpu) {
   for (;;) {
     cpu_stop_work* work = nullptr;
     raw_spin_lock_irq(&stopper->lock);
-    if ((k.knobs.stopper_park_nonempty || k.knobs.b9_park_discards) && kthread_should_park() &&
+    if ((k.knobs.stopper_park_nonempty || k.knobs.b9_park_discards || k.knobs.b10_park_leaves_linked) &&
+        kthread_should_park() &&
         !stopper->works.empty()) {
       raw_spin_unlock_irq(&stopper->lock);
       return;  // leaves works behind: the park callback must notice
@@ -754,6 +755,15 @@ static void cpu_stop_park(unsigned cpu) {
                       "cpu_stop_park");
       if (w->done) cpu_stop_signal_done(w->done);
     }
+    stopper->enabled = false;
+    raw_spin_unlock_irq(&stopper->lock);
+  }
+  if (kernel().knobs.b10_park_leaves_linked) {
+    // BUG B10: the v4.3 park: pending works are signalled as not executed, so their waiters
+    // return and may reuse the work, but nothing unlinks them (no list_del_init).
+    raw_spin_lock_irq(&stopper->lock);
+    for (cpu_stop_work* w : stopper->works)
+      if (w->done) cpu_stop_signal_done(w->done);
     stopper->enabled = false;
     raw_spin_unlock_irq(&stopper->lock);
   }

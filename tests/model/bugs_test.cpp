@@ -69,6 +69,23 @@ void repeat(int n, const std::function<void()>& f) {
 
 const cpu_stop_fn_t nop{[](void*) { return 0; }, "nop"};
 
+// B9 and B10's workload: while cpu1 goes down, cpu2 keeps handing it nowait works (a fresh
+// buffer each, as the load balancer's active_balance would).
+void nowait_stream_while_down() {
+  auto* a = spawn_on(2, [] {
+    while (!cpumask_test_cpu(1, &kernel().cpu_dying_mask)) schedule_timeout_uninterruptible(100_us);
+    static std::deque<cpu_stop_work> bufs;  // the caller owns work_buf until fn has run
+    bufs.clear();
+    for (int i = 0; i < 20000; ++i) {
+      bufs.emplace_back();
+      if (!stop_one_cpu_nowait(1, nop, nullptr, &bufs.back())) break;
+      cond_resched();
+    }
+  });
+  auto* b = spawn_on(0, [] { cpu_down(1); });
+  join_all({a, b});
+}
+
 }  // namespace
 
 TEST_CASE("bug zoo: every knob is listed with a history and an expected failure kind") {
@@ -143,22 +160,13 @@ TEST_CASE("bug zoo B8: stop_one_cpu_nowait loses a race with take_cpu_down (cpus
 }
 
 TEST_CASE("bug zoo B9: a nowait work accepted before take_cpu_down is dropped at park (cpus=3)") {
-  // While cpu1 goes down, cpu2 keeps handing it nowait works (a fresh buffer each, as the load
-  // balancer's active_balance would).
-  check_bug("B9", {.cpus = 3, .body = [] {
-    auto* a = spawn_on(2, [] {
-      while (!cpumask_test_cpu(1, &kernel().cpu_dying_mask)) schedule_timeout_uninterruptible(100_us);
-      static std::deque<cpu_stop_work> bufs;  // the caller owns work_buf until fn has run
-      bufs.clear();
-      for (int i = 0; i < 20000; ++i) {
-        bufs.emplace_back();
-        if (!stop_one_cpu_nowait(1, nop, nullptr, &bufs.back())) break;
-        cond_resched();
-      }
-    });
-    auto* b = spawn_on(0, [] { cpu_down(1); });
-    join_all({a, b});
-  }}, 200);
+  check_bug("B9", {.cpus = 3, .body = nowait_stream_while_down}, 200);
+}
+
+TEST_CASE("bug zoo B10: a parking stopper signals its pending works but leaves them linked (cpus=3)") {
+  // The B9 workload: cpu2 keeps handing the dying cpu1 nowait works; with B10 the park leaves
+  // the accepted ones on the list (I-SM-9) instead of dropping them.
+  check_bug("B10", {.cpus = 3, .body = nowait_stream_while_down}, 200);
 }
 
 TEST_CASE("bug zoo B11: RCU stalls blame cpus that only wait in multi_cpu_stop (cpus=3)") {
