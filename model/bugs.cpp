@@ -60,6 +60,9 @@ const std::vector<bug_knob>& bug_registry() {
       {"B20", "no rollback of the AP states when takedown_cpu fails",
        "cpu/hotplug: Fix rollback during error-out in __cpu_disable() (v4.6)", "I-HP-7",
        [](Knobs& k) { k.b20_skip_unpark_on_takedown_error = true; }},
+      {"B22", "a removal passing the DYN base value reserves and clears a fresh slot, not the registered one",
+       "guard in cpuhp_store_callbacks: reserve a dynamic slot only when installing (name != NULL)", "I-HP-8",
+       [](Knobs& k) { k.b22_reserve_without_name = true; }},
   };
   return bugs;
 }

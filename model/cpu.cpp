@@ -763,6 +763,8 @@ static int cpuhp_store_callbacks(int state, const char* name, cpuhp_single_cb su
                                  cpuhp_multi_cb msu, cpuhp_multi_cb mtd, bool multi) {
   int ret = 0;
   // The reservation path runs only for a real installation (name set): B22's guard.
+  // BUG B22 (b22_reserve_without_name): a removal that passes the DYN base value reserves a
+  // fresh slot and clears it, leaving the real registration in place.
   if ((state == CPUHP_AP_ONLINE_DYN || state == CPUHP_BP_PREPARE_DYN) &&
       (name != nullptr || kernel().knobs.b22_reserve_without_name)) {
     ret = cpuhp_reserve_state(state);
@@ -913,6 +915,11 @@ static void remove_state_(int state, bool invoke) {
       if (cpuhp_state_of(cpu)->state >= state) cpuhp_issue_call(cpu, state, false, nullptr);
   }
   cpuhp_store_callbacks(state, nullptr, {}, {}, {}, {}, false);
+  // I-HP-8: removing a state frees its slot (with B22 the removal clears a fresh one instead).
+  if (!sp->name.empty())
+    k.oracle("I-HP-8", fmt::format("cpuhp_remove_state({}) left the slot registered to \"{}\"", cpuhp_state_name(state),
+                                   sp->name),
+             "cpuhp_remove_state");
   trace_hp("cpuhp.remove_state", "state={}", cpuhp_state_name(state));
   mutex_unlock(&G().cpuhp_state_mutex);
   cpus_read_unlock();

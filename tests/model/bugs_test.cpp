@@ -98,6 +98,8 @@ TEST_CASE("bug zoo: every knob is listed with a history and an expected failure 
     CHECK_FALSE(b->expect.empty());
   }
   CHECK(find_bug("B999") == nullptr);
+  CHECK(find_bug("B10") != nullptr);
+  CHECK(find_bug("B22") != nullptr);
 }
 
 TEST_CASE("bug zoo B1: stop_machine racing stop_two_cpus queues in opposite orders (cpus=2)") {
@@ -248,4 +250,15 @@ TEST_CASE("bug zoo B19: kthread_park returns before the thread parked (cpus=2)")
 
 TEST_CASE("bug zoo B20: no rollback when __cpu_disable refuses the takedown (cpus=2)") {
   check_bug("B20", {.setup = [](Kernel& k) { k.cpu->disable_error[1] = -ENOSPC; }, .body = [] { cpu_down(1); }}, 2);
+}
+
+TEST_CASE("bug zoo B22: removing a dynamic state by the DYN base value clears another slot (cpus=2)") {
+  check_bug("B22", {.body = [] {
+    const int s = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "drv:online", [](unsigned) { return 0; },
+                                    [](unsigned) { return 0; });
+    REQUIRE(s == CPUHP_AP_ONLINE_DYN);  // the first dynamic slot is the base value itself
+    cpu_down(1);
+    cpuhp_remove_state(s);
+    cpu_up(1);
+  }}, 2);
 }
