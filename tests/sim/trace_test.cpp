@@ -7,6 +7,20 @@
 using namespace sim;
 using namespace sim::literals;
 
+namespace {
+// A field whose formatting is counted: proves which events were formatted at all.
+struct Counted {
+  int* formats;
+};
+}  // namespace
+
+template <>
+struct fmt::formatter<Counted> : fmt::formatter<int> {
+  auto format(const Counted& c, fmt::format_context& ctx) const {
+    return fmt::formatter<int>::format(++*c.formats, ctx);
+  }
+};
+
 TEST_CASE("trace: text lines carry virtual time, cpu and task like dmesg") {
   std::ostringstream os;
   Sim s(Config{});
@@ -67,4 +81,37 @@ TEST_CASE("trace: payloads parse back into name and fields") {
   REQUIRE(fields.size() == 3);
   CHECK(fields[2].second == "x y");
   CHECK_FALSE(parse_event_payload("bad field", name, fields));
+}
+
+TEST_CASE("trace: with the hash off, an event nobody consumes is never formatted; a sink or observer still gets it") {
+  auto run = [](bool hashing, bool sink, bool observer, int& formats, std::uint64_t& hash, std::string& out) {
+    std::ostringstream os;
+    Sim s(Config{});
+    s.trace().set_hashing(hashing);
+    if (sink) s.trace().add_text_sink(os);
+    if (observer) s.trace().add_observer([](const TraceContext&, std::string_view) {});
+    s.at(Time::zero() + 7_ns, [&] {
+      s.trace().event("stop_machine", Level::Info, "msm.ack", "n={}", Counted{&formats});
+      s.trace().event("stop_machine", Level::Debug, "msm.spin", "n={}", Counted{&formats});
+    });
+    const RunResult r = s.run();
+    hash = r.trace_hash;
+    out = os.str();
+  };
+  int formats = 0;
+  std::uint64_t hash_on = 0, hash_off = 0;
+  std::string out;
+  run(true, false, false, formats, hash_on, out);
+  CHECK(formats == 1);  // the info event feeds the hash; the debug one is neither hashed nor printed
+  formats = 0;
+  run(false, false, false, formats, hash_off, out);
+  CHECK(formats == 0);
+  CHECK(hash_off != hash_on);  // nothing was hashed: the hash is FNV's empty value
+  formats = 0;
+  run(false, true, false, formats, hash_off, out);
+  CHECK(formats == 1);
+  CHECK(out == "[    0.000000] cpu- - msm.ack n=1\n");
+  formats = 0;
+  run(false, false, true, formats, hash_off, out);
+  CHECK(formats == 1);
 }
