@@ -134,10 +134,6 @@ std::string signature_of(const RunReport& rep) {
   return {};
 }
 
-bool kernel_failure(const RunReport& rep) {
-  return rep.result.failure.has_value() || rep.result.outcome != sim::Outcome::Completed;
-}
-
 std::string artifact_name(const std::string& signature) {
   const std::string kind = signature.substr(0, signature.find(' '));
   std::string safe;
@@ -436,13 +432,23 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.seed = job.seed;
       d.res.strategy = job.strategy;
       d.res.config = job.config;
-      d.res.failed = kernel_failure(rep);
+      d.res.failed = rep.failed;
       d.res.signature = d.res.failed ? signature_of(rep) : "";
       d.res.steps = rep.result.steps;
       if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = count_picks(rep.choices);
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
       d.probes = rep.result.probes;
-      if (d.res.failed) {
+      // Only a run that may become its signature's artifact is run again in full: a bucket's
+      // best steps and first seed only decrease, so a run that is not better now never will be.
+      bool may_be_best = d.res.failed;
+      if (may_be_best) {
+        std::lock_guard<std::mutex> lock(mu);
+        const auto it = buckets.find(d.res.signature);
+        if (it != buckets.end() && it->second.count > 0)
+          may_be_best = d.res.steps < it->second.best_steps ||
+                        (d.res.steps == it->second.best_steps && d.res.seed < it->second.first_seed);
+      }
+      if (may_be_best) {
         const RunReport full = run_scenario(job.sc, job.opts);
         if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps)
           throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
@@ -467,7 +473,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
         b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(d.res.signature)).string();
         if (better) {
           b.best_steps = d.res.steps;
-          write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature
+          write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature (may_be_best held)
         }
         if (o.stop_on_first) {
           stop = true;
@@ -592,7 +598,7 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
     const RunReport rep = run_scenario(sc, opts);
     ++sum.schedules;
     end_states.insert(end_state_key(rep));
-    if (kernel_failure(rep)) {
+    if (rep.failed) {
       ++sum.failures;
       const std::string sig = signature_of(rep);
       auto& b = buckets[sig];
@@ -653,7 +659,7 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     opts.replay = cand_log;
     RunReport rep = run_scenario(cand, opts);
     ++sum.runs;
-    if (!kernel_failure(rep) || !rep.signature || !(*rep.signature == target)) return false;
+    if (!rep.failed || !rep.signature || !(*rep.signature == target)) return false;
     log = parse_log(rep.choices);
     best = std::move(rep);
     return true;

@@ -944,9 +944,7 @@ static void migrate_tasks_away(unsigned cpu) {
     if (t->cpu != cpu || t.get() == from->idle || t.get() == from->stop || t->state == TASK_DEAD) continue;
     if (t->kt && (t->kt->flags & KTHREAD_IS_PER_CPU)) continue;
     if (t->on_cpu.peek()) continue;  // the running task (cpuhp/N, the stopper) stays
-    bool queued = false;
-    for (auto it = from->fair.begin(); it != from->fair.end(); ++it)
-      if (*it == t.get()) { from->fair.erase(it); queued = true; break; }
+    const bool queued = dequeue_fair(from, t.get());
     t->cpu = dest;
     if (queued) {
       cpu_rq(dest)->fair.push_back(t.get());

@@ -256,6 +256,8 @@ bool irqs_disabled_flags(unsigned long flags);
 void schedule();
 /// The next task to run on `r`: its stopper if runnable, else the first fair task, else idle.
 task_struct* pick_next_task(rq* r);
+/// Removes p from the rq's fair queue; false if it was not queued.
+bool dequeue_fair(rq* r, task_struct* p);
 void schedule_preempt_disabled();
 /// First code of every new task: completes the context switch that started it.
 void schedule_tail();

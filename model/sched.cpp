@@ -64,8 +64,7 @@ void preempt_enable() {
 
 static void trace_irq(rq* r, bool off) {
   auto& k = kernel();
-  if (k.sim.trace().enabled("irq", sim::Level::Debug))
-    k.sim.trace().event("irq", sim::Level::Debug, off ? "irq.off" : "irq.on", "cpu={}", r->cpu);
+  k.sim.trace().event("irq", sim::Level::Debug, off ? "irq.off" : "irq.on", "cpu={}", r->cpu);
 }
 
 static void deliver_pending(rq* r);
@@ -110,8 +109,7 @@ static void run_handler(rq* r, pending_irq& irq, bool nmi) {
   r->irqs_disabled = true;
   ++r->nr_irqs;
   if (!nmi) stop_machine_irq_entry_check(r->cpu);
-  if (k.sim.trace().enabled("irq", sim::Level::Debug))
-    k.sim.trace().event("irq", sim::Level::Debug, nmi ? "nmi.entry" : "irq.entry", "cpu={} irq={}", r->cpu, irq.name);
+  k.sim.trace().event("irq", sim::Level::Debug, nmi ? "nmi.entry" : "irq.entry", "cpu={} irq={}", r->cpu, irq.name);
   irq.handler();
   r->irqs_disabled = was_off;
   if (nmi) --r->in_nmi; else --r->in_irq;
@@ -157,15 +155,13 @@ void cpu_relax() { kernel().sim.relax(); }
 
 void touch_nmi_watchdog() {
   auto& k = kernel();
-  if (k.sim.trace().enabled("watchdog", sim::Level::Debug))
-    k.sim.trace().event("watchdog", sim::Level::Debug, "wd.touch", "cpu={}", k.sim.this_lane());
+  k.sim.trace().event("watchdog", sim::Level::Debug, "wd.touch", "cpu={}", k.sim.this_lane());
   if (k.wd) watchdog_touch_nmi(k.sim.this_lane());
 }
 
 void rcu_momentary_eqs() {
   auto& k = kernel();
-  if (k.sim.trace().enabled("rcu", sim::Level::Debug))
-    k.sim.trace().event("rcu", sim::Level::Debug, "rcu.eqs", "cpu={}", k.sim.this_lane());
+  k.sim.trace().event("rcu", sim::Level::Debug, "rcu.eqs", "cpu={}", k.sim.this_lane());
   if (k.rcu) rcu_momentary_eqs_(k.sim.this_lane());
 }
 
@@ -228,9 +224,13 @@ task_struct* pick_next_task(rq* r) {
   return r->idle;
 }
 
-static void dequeue_fair(rq* r, task_struct* p) {
+bool dequeue_fair(rq* r, task_struct* p) {
   for (auto it = r->fair.begin(); it != r->fair.end(); ++it)
-    if (*it == p) { r->fair.erase(it); return; }
+    if (*it == p) {
+      r->fair.erase(it);
+      return true;
+    }
+  return false;
 }
 
 static void context_switch(rq* r, task_struct* prev, task_struct* next) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 
 namespace model {
 
@@ -582,6 +583,22 @@ static void msm_join(multi_stop_data* msdata, unsigned cpu, bool is_active) {
   cpu_rq(cpu)->msm_cur = MULTI_STOP_NONE;
 }
 
+// Coverage probe names of the state loop, formatted once: the wait branch runs at every spin.
+enum class msm_probe_kind { observed, observed_active, waited };
+static const std::string& msm_probe(int state, msm_probe_kind kind) {
+  static const auto names = [] {
+    std::array<std::array<std::string, 3>, MULTI_STOP_EXIT + 2> n;
+    for (int s = 0; s <= MULTI_STOP_EXIT + 1; ++s) {
+      const char* st = multi_stop_state_name(s);
+      n[s] = {fmt::format("msm {} observed", st), fmt::format("msm {} observed (active)", st),
+              fmt::format("msm {} waited", st)};
+    }
+    return n;
+  }();
+  const int row = state >= 0 && state <= MULTI_STOP_EXIT ? state : MULTI_STOP_EXIT + 1;  // AFTER_EXIT
+  return names[static_cast<std::size_t>(row)][static_cast<std::size_t>(kind)];
+}
+
 int multi_cpu_stop(void* data) {
   auto& k = kernel();
   auto* msdata = static_cast<multi_stop_data*>(data);
@@ -620,7 +637,7 @@ int multi_cpu_stop(void* data) {
                  fmt::format("multi_cpu_stop:{}", multi_stop_state_name(newstate)));
       curstate = newstate;
       cpu_rq(cpu)->msm_cur = curstate;
-      k.sim.probe(fmt::format("msm {} observed{}", multi_stop_state_name(curstate), is_active ? " (active)" : ""));
+      k.sim.probe(msm_probe(curstate, is_active ? msm_probe_kind::observed_active : msm_probe_kind::observed));
       switch (curstate) {
         case MULTI_STOP_DISABLE_IRQ:
           if (!k.knobs.msm_skip_irq_disable) {
@@ -649,7 +666,7 @@ int multi_cpu_stop(void* data) {
       if (latched && curstate == newstate && msdata->last_ack[cpu] == curstate) continue;
       ack_state(msdata, cpu, curstate);
     } else if (curstate > MULTI_STOP_PREPARE) {
-      k.sim.probe(fmt::format("msm {} waited", multi_stop_state_name(curstate)));
+      k.sim.probe(msm_probe(curstate, msm_probe_kind::waited));
       // irqs are off here: keep the watchdogs and RCU from blaming a CPU that only waits.
       if (!k.knobs.b13_no_nmi_touch) touch_nmi_watchdog();           // BUG B13 when skipped
       if (!k.knobs.b11_no_rcu_eqs && !k.knobs.b12_eqs_every_iteration) rcu_momentary_eqs();  // BUG B11

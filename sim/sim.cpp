@@ -272,7 +272,11 @@ EventId Sim::at(Time when, EventQueue::Callback fn, bool background) {
   return events_.push(when, std::move(fn), background);
 }
 
-Rng& Sim::stream(const std::string& name) { return streams_.try_emplace(name, root_.fork(name)).first->second; }
+Rng& Sim::stream(const std::string& name) {
+  auto it = streams_.find(name);
+  if (it == streams_.end()) it = streams_.emplace(name, root_.fork(name)).first;  // forked once per name
+  return it->second;
+}
 
 std::uint32_t Sim::choose(ChoiceKind k, std::uint32_t options, const std::string& stream_name) {
   return chooser_.choose(k, options, stream(stream_name));
@@ -388,10 +392,7 @@ void WatchedBase::after_read() const {
 
 void WatchedBase::after_write() {
   ++version_;
-  if (Sim* s = Sim::current_or_null(); s != nullptr) {
-    last_writer_ = s->this_fiber();
-    s->note_write(this);
-  }
+  if (Sim* s = Sim::current_or_null(); s != nullptr) s->note_write(this);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -443,8 +444,7 @@ void Sim::heap_remove(LaneId l) {
   if (i < heap_.size()) {
     heap_[i] = last;
     lanes_[last].heap_pos = i;
-    heap_up(i);
-    heap_down(lanes_[last].heap_pos);
+    heap_update(last);
   }
 }
 
@@ -621,7 +621,7 @@ void Sim::run_loop(RunResult& r) {
       ready_scratch_.clear();
       collect_ready(bound, ready_scratch_, std::max<std::size_t>(cfg_.max_choices, 1));
       if (ready_scratch_.size() > 1) {
-        // Heap (DFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
+        // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
         chosen = ready_scratch_[chooser_.pick(ready_scratch_)];
       }
     }

@@ -303,7 +303,6 @@ class WatchedBase {
   WatchedBase& operator=(const WatchedBase&) = delete;
   std::uint64_t version() const { return version_; }
   const char* name() const { return name_; }
-  FiberId last_writer() const { return last_writer_; }
 
  protected:
   void before_access() const;
@@ -319,7 +318,6 @@ class WatchedBase {
   std::uint64_t version_ = 0;
   mutable std::vector<Watcher> watchers_;
   const char* name_;
-  FiberId last_writer_ = kNoFiber;
 };
 
 /// READ_ONCE/WRITE_ONCE target. load()/store() are tracked (read sets, wake-ups, interleaving

@@ -241,10 +241,13 @@ void Trace::set_level(std::string_view subsys, Level level) {
 
 Level Trace::level(std::string_view subsys) { return impl_->get(subsys).level; }
 
+// Info and above feed the hash and the observers (Off is a level for set_level only).
+static bool hashable(Level l) { return l >= Level::Info && l != Level::Off; }
+
 Trace::Sink* Trace::consumer(std::string_view subsys, Level level) {
   if (!hashing_ && impl_->observers.empty() && impl_->sinks.empty()) return nullptr;  // the campaign case
   Sink& s = impl_->get(subsys);
-  const bool hashed = level >= Level::Info && level != Level::Off && (hashing_ || !impl_->observers.empty());
+  const bool hashed = hashable(level) && (hashing_ || !impl_->observers.empty());
   return hashed || s.prints(level) ? &s : nullptr;
 }
 
@@ -260,11 +263,7 @@ void Trace::add_text_sink(std::ostream& os) {
   add_sink(std::make_shared<spdlog::sinks::ostream_sink_st>(os, false));
 }
 
-void Trace::add_jsonl_sink(std::ostream& os) {
-  auto sink = std::make_shared<JsonlSink>(os, impl_->context);
-  impl_->sinks.push_back(sink);
-  for (auto& s : impl_->subsystems) impl_->attach(*s, sink);
-}
+void Trace::add_jsonl_sink(std::ostream& os) { add_sink(std::make_shared<JsonlSink>(os, impl_->context)); }
 
 void Trace::add_observer(std::function<void(const TraceContext&, std::string_view)> fn) {
   impl_->observers.push_back(std::move(fn));
@@ -275,8 +274,7 @@ void Trace::emit(std::string_view subsys, Level level, std::string_view name, st
 }
 
 void Trace::emit_to(Sink& s, Level level, std::string_view name, std::string_view fields) {
-  const bool hashed = level >= Level::Info && level != Level::Off;
-  if (hashed && (hashing_ || !impl_->observers.empty())) {
+  if (hashable(level) && (hashing_ || !impl_->observers.empty())) {
     // The hashed bytes are the text line exactly as a text sink prints it (plus "\n"), built
     // in a stack buffer.
     const TraceContext ctx = impl_->context();
@@ -288,10 +286,7 @@ void Trace::emit_to(Sink& s, Level level, std::string_view name, std::string_vie
       line.append(fields);
     }
     const std::string_view text(line.data(), line.size());
-    if (hashing_) {
-      hash_ = fnv1a64("\n", fnv1a64(text, hash_));
-      ++hashed_events_;
-    }
+    if (hashing_) hash_ = fnv1a64("\n", fnv1a64(text, hash_));
     for (auto& obs : impl_->observers) obs(ctx, text);
   }
   if (!s.prints(level)) return;  // spdlog is not even asked: its log_msg reads the wall clock

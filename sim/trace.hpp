@@ -71,7 +71,7 @@ class Trace {
 
   /// Whether Info+ events feed the trace hash (default on). A campaign run whose hash nobody
   /// reads turns it off: with no sink, observer or hash wanting an event, it is never formatted.
-  /// The run itself is the same either way; only hash() and hashed_events() differ.
+  /// The run itself is the same either way; only hash() differs.
   void set_hashing(bool on) { hashing_ = on; }
   bool hashing() const { return hashing_; }
 
@@ -96,7 +96,6 @@ class Trace {
   }
 
   std::uint64_t hash() const { return hash_; }
-  std::uint64_t hashed_events() const { return hashed_events_; }
   void flush();
 
   struct Impl;
@@ -110,7 +109,6 @@ class Trace {
   std::unique_ptr<Impl> impl_;
   bool hashing_ = true;
   std::uint64_t hash_ = 0xcbf29ce484222325ULL;
-  std::uint64_t hashed_events_ = 0;
 };
 
 /// Formats a complete text line (without newline) as the text sink prints it.
