@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace model {
 
@@ -78,7 +79,7 @@ bool lockdep_cpus_held() {
   const task_struct* t = current;
   if (t->acts_for_hotplug_writer) return true;
   for (const auto& h : t->held_locks)
-    if (h.key == "cpu_hotplug_lock") return true;
+    if (h.subclass == 0 && std::strcmp(h.cls, "cpu_hotplug_lock") == 0) return true;
   // take_cpu_down and the stopper run on behalf of the writer.
   return G().cpu_hotplug_lock.writer != nullptr && t->sched_class == sched_class_id::stop;
 }

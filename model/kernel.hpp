@@ -45,7 +45,7 @@ enum class sched_class_id { idle, fair, stop };
 
 struct kthread;
 struct held_lock {
-  std::string key;  ///< lock class (+ "/subclass")
+  std::uint32_t id; ///< lockdep class (name + subclass), see Lockdep::key
   const char* cls;  ///< the lock's class name (the lock outlives its hold)
   int subclass;     ///< the nesting annotation it was taken with
   bool raw_spin;    ///< a raw spinlock: holding one across schedule() is a bug

@@ -3,72 +3,93 @@
 
 #include "model/kernel.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include <fmt/format.h>
 
 namespace model {
 
-static std::string class_key(const char* cls, int subclass) {
-  return subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass);
+Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
+  for (const CacheEntry& e : cache_)
+    if (e.name == cls && e.subclass == subclass && std::strcmp(names_[e.id].c_str(), cls) == 0) return e.id;
+  std::string key = subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass);
+  auto [it, fresh] = by_key_.try_emplace(key, static_cast<ClassId>(classes_.size()));
+  if (fresh) {
+    classes_.push_back(Class{std::move(key), {}});
+    names_.emplace_back(cls);
+  }
+  // Drop entries whose address now holds other text, then remember this address.
+  std::erase_if(cache_, [&](const CacheEntry& e) { return e.name == cls && e.subclass == subclass; });
+  cache_.push_back(CacheEntry{cls, subclass, it->second});
+  return it->second;
 }
 
-bool Lockdep::reachable(const std::string& from, const std::string& to, std::vector<std::string>& path) const {
+bool Lockdep::has_edge(ClassId from, ClassId to) const {
+  const auto& out = classes_[from].out;
+  return std::find(out.begin(), out.end(), to) != out.end();
+}
+
+void Lockdep::add_edge(ClassId from, ClassId to) {
+  auto& out = classes_[from].out;
+  const std::string& k = classes_[to].key;
+  out.insert(std::lower_bound(out.begin(), out.end(), k,
+                              [&](ClassId a, const std::string& b) { return classes_[a].key < b; }),
+             to);
+}
+
+bool Lockdep::reachable(ClassId from, ClassId to, std::vector<ClassId>& path) const {
   path.push_back(from);
   if (from == to) return true;
-  auto it = graph_.find(from);
-  if (it != graph_.end()) {
-    for (const auto& next : it->second) {
-      bool seen = false;
-      for (const auto& p : path) seen |= p == next;
-      if (!seen && reachable(next, to, path)) return true;
-    }
+  for (ClassId next : classes_[from].out) {
+    if (std::find(path.begin(), path.end(), next) == path.end() && reachable(next, to, path)) return true;
   }
   path.pop_back();
   return false;
 }
 
 void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_spin, bool read) {
-  const std::string key = class_key(cls, subclass);
+  const ClassId id = class_of(cls, subclass);
   if (enabled) {
     for (const auto& h : t->held_locks) {
-      if (h.key == key) {
+      if (h.id == id) {
         if (h.read && read) continue;
         kernel().oracle("lockdep", fmt::format("possible recursive locking detected: {} acquires {} while holding it",
-                                               t->comm, key),
-                        key);
+                                               t->comm, key(id)),
+                        key(id));
         break;
       }
-      auto& out = graph_[h.key];
-      if (out.count(key)) continue;
-      std::vector<std::string> path;
-      if (reachable(key, h.key, path)) {
+      if (has_edge(h.id, id)) continue;
+      std::vector<ClassId> path;
+      if (reachable(id, h.id, path)) {
         std::string chain;
-        for (const auto& p : path) chain += (chain.empty() ? "" : " -> ") + p;
+        for (ClassId p : path) chain += (chain.empty() ? "" : " -> ") + key(p);
         kernel().oracle("lockdep",
                         fmt::format("possible circular locking dependency detected: {} acquires {} while holding {}, "
                                     "but the order {} was seen before",
-                                    t->comm, key, h.key, chain),
-                        fmt::format("{}->{}", h.key, key));
+                                    t->comm, key(id), key(h.id), chain),
+                        fmt::format("{}->{}", key(h.id), key(id)));
       }
-      out.insert(key);
+      add_edge(h.id, id);
     }
   }
-  t->held_locks.push_back(held_lock{key, cls, subclass, raw_spin, read});
+  t->held_locks.push_back(held_lock{id, cls, subclass, raw_spin, read});
 }
 
 void Lockdep::release(task_struct* t, const char* cls, int subclass) {
-  const std::string key = class_key(cls, subclass);
+  const ClassId id = class_of(cls, subclass);
   for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it) {
-    if (it->key == key) {
+    if (it->id == id) {
       t->held_locks.erase(std::next(it).base());
       return;
     }
   }
-  kernel().oracle("lockdep", fmt::format("{} releases {} which it does not hold", t->comm, key), key);
+  kernel().oracle("lockdep", fmt::format("{} releases {} which it does not hold", t->comm, key(id)), key(id));
 }
 
 std::size_t Lockdep::edges() const {
   std::size_t n = 0;
-  for (const auto& [k, v] : graph_) n += v.size();
+  for (const auto& c : classes_) n += c.out.size();
   return n;
 }
 

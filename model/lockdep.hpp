@@ -7,8 +7,8 @@
 //      beyond "readers of the same class do not conflict with each other".
 #pragma once
 
+#include <cstdint>
 #include <map>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -18,15 +18,40 @@ struct task_struct;
 
 class Lockdep {
  public:
+  using ClassId = std::uint32_t;
+
   /// Records the acquisition of `cls` (subclass 0 = none) by `t`; reports an inversion.
   void acquire(task_struct* t, const char* cls, int subclass, bool raw_spin, bool read = false);
   void release(task_struct* t, const char* cls, int subclass);
   std::size_t edges() const;
+  /// The class key used in reports: the name, plus "/subclass" when nested.
+  const std::string& key(ClassId id) const { return classes_[id].key; }
   bool enabled = true;
 
  private:
-  bool reachable(const std::string& from, const std::string& to, std::vector<std::string>& path) const;
-  std::map<std::string, std::set<std::string>> graph_;
+  // Classes are numbered in the order a run first takes them, so ids are deterministic.
+  // Out-edges are kept sorted by key so a reported chain does not depend on the ids.
+  struct Class {
+    std::string key;
+    std::vector<ClassId> out;
+  };
+  // Lock names are nearly always string literals: a lookup first tries the name's address (checked
+  // against the stored text, so a reused address cannot alias another class), then the text.
+  struct CacheEntry {
+    const char* name;
+    int subclass;
+    ClassId id;
+  };
+
+  ClassId class_of(const char* cls, int subclass);
+  bool has_edge(ClassId from, ClassId to) const;
+  void add_edge(ClassId from, ClassId to);
+  bool reachable(ClassId from, ClassId to, std::vector<ClassId>& path) const;
+
+  std::vector<Class> classes_;
+  std::vector<std::string> names_;  // the lock name of each class (without the subclass)
+  std::vector<CacheEntry> cache_;
+  std::map<std::string, ClassId> by_key_;
 };
 
 }  // namespace model

@@ -403,13 +403,18 @@ bool Sim::heap_less(LaneId a, LaneId b) const {
   return ta != tb ? ta < tb : a < b;
 }
 
+void Sim::heap_swap(std::size_t i, std::size_t j) {
+  std::swap(heap_[i], heap_[j]);
+  std::swap(heap_clock_[i], heap_clock_[j]);
+  lanes_[heap_[i]].heap_pos = i;
+  lanes_[heap_[j]].heap_pos = j;
+}
+
 void Sim::heap_up(std::size_t i) {
   while (i > 0) {
     const std::size_t p = (i - 1) / 2;
     if (!heap_less(heap_[i], heap_[p])) break;
-    std::swap(heap_[i], heap_[p]);
-    lanes_[heap_[i]].heap_pos = i;
-    lanes_[heap_[p]].heap_pos = p;
+    heap_swap(i, p);
     i = p;
   }
 }
@@ -421,9 +426,7 @@ void Sim::heap_down(std::size_t i) {
     if (l < heap_.size() && heap_less(heap_[l], heap_[m])) m = l;
     if (r < heap_.size() && heap_less(heap_[r], heap_[m])) m = r;
     if (m == i) return;
-    std::swap(heap_[i], heap_[m]);
-    lanes_[heap_[i]].heap_pos = i;
-    lanes_[heap_[m]].heap_pos = m;
+    heap_swap(i, m);
     i = m;
   }
 }
@@ -432,6 +435,7 @@ void Sim::heap_push(LaneId l) {
   if (lanes_[l].heap_pos != SIZE_MAX) return heap_update(l);
   lanes_[l].heap_pos = heap_.size();
   heap_.push_back(l);
+  heap_clock_.push_back(lanes_[l].clock);
   heap_up(heap_.size() - 1);
 }
 
@@ -440,6 +444,7 @@ void Sim::heap_remove(LaneId l) {
   if (i == SIZE_MAX) return;
   const LaneId last = heap_.back();
   heap_.pop_back();
+  heap_clock_.pop_back();
   lanes_[l].heap_pos = SIZE_MAX;
   if (i < heap_.size()) {
     heap_[i] = last;
@@ -451,24 +456,54 @@ void Sim::heap_remove(LaneId l) {
 void Sim::heap_update(LaneId l) {
   const std::size_t i = lanes_[l].heap_pos;
   if (i == SIZE_MAX) return;
+  heap_clock_[i] = lanes_[l].clock;
   heap_up(i);
   heap_down(lanes_[l].heap_pos);
 }
 
-// Breadth-first over the heap: the first `cap` lanes found are among the earliest, and the
-// order depends only on the heap's (deterministic) layout. A heap node above the bound hides its
-// whole subtree, so the walk costs O(cap).
+// The ready lanes are the heap nodes at or below the bound. Since a node is never earlier than its
+// parent, they form a subtree at the root, and their breadth-first order is their index order, which
+// depends only on the heap's (deterministic) layout. The walk goes level by level: the candidates
+// of the next level are the children of this level's ready nodes, all inside one index range,
+// scanned contiguously when it is dense and child by child when it is not, so the cost stays
+// O(cap) however the ready nodes are spread.
 void Sim::collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) const {
-  std::vector<std::size_t>& queue = bfs_scratch_;
-  queue.clear();
-  if (heap_.empty() || lanes_[heap_[0]].clock > bound) return;
-  queue.push_back(0);
-  for (std::size_t head = 0; head < queue.size() && out.size() < cap; ++head) {
-    const std::size_t at = queue[head];
-    out.push_back(heap_[at]);
-    for (std::size_t c : {2 * at + 1, 2 * at + 2})
-      if (c < heap_.size() && lanes_[heap_[c]].clock <= bound) queue.push_back(c);
+  const std::size_t n = heap_.size();
+  if (n == 0 || heap_clock_[0] > bound || cap == 0) return;
+  SIM_ASSERT(heap_clock_[0] == lanes_[heap_[0]].clock);
+  // Every heap index is a candidate at most once, so n slots suffice; writes are branch-free
+  // (a slot is kept by advancing m) and the excess over cap is cut after the last level.
+  std::vector<std::uint32_t>& idx = bfs_scratch_;
+  if (idx.size() < n) idx.resize(n);
+  std::uint32_t* const at = idx.data();
+  const Time* const clock = heap_clock_.data();
+  std::size_t m = 0;
+  at[m++] = 0;
+  for (std::size_t begin = 0; begin < m && m < cap;) {
+    const std::size_t end = m;
+    const std::size_t lo = 2 * std::size_t{at[begin]} + 1;
+    if (lo >= n) break;
+    const std::size_t hi = std::min(2 * std::size_t{at[end - 1]} + 2, n - 1);
+    if (hi - lo < 8 * (end - begin)) {
+      for (std::size_t c = lo; c <= hi; ++c) {
+        at[m] = static_cast<std::uint32_t>(c);
+        m += clock[c] <= bound ? 1 : 0;
+      }
+    } else {
+      for (std::size_t k = begin; k < end; ++k) {
+        const std::size_t first = 2 * std::size_t{at[k]} + 1, last = std::min(first + 1, n - 1);
+        for (std::size_t c = first; c <= last; ++c) {
+          at[m] = static_cast<std::uint32_t>(c);
+          m += clock[c] <= bound ? 1 : 0;
+        }
+      }
+    }
+    begin = end;
   }
+  m = std::min(m, cap);
+  const std::size_t base = out.size();
+  out.resize(base + m);
+  for (std::size_t i = 0; i < m; ++i) out[base + i] = heap_[at[i]];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -590,7 +625,7 @@ void Sim::run_loop(RunResult& r) {
       end_of_run(r);
       return;
     }
-    const Time t_ready = heap_.empty() ? Time::max() : lanes_[heap_[0]].clock;
+    const Time t_ready = heap_.empty() ? Time::max() : heap_clock_[0];
     const Time t_ev = events_.next_time();
     if (t_ev <= t_ready && t_ev != Time::max()) {
       if (t_ev > cfg_.max_time) {

@@ -248,6 +248,7 @@ class Sim {
   void heap_push(LaneId l);
   void heap_remove(LaneId l);
   void heap_update(LaneId l);
+  void heap_swap(std::size_t i, std::size_t j);
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);
   bool heap_less(LaneId a, LaneId b) const;
@@ -270,6 +271,9 @@ class Sim {
   Chooser chooser_;
   std::vector<Lane> lanes_;
   std::vector<LaneId> heap_;  // ready lanes, min-heap by (clock, id)
+  // heap_clock_[i] is lanes_[heap_[i]].clock as of the lane's last heap operation: between steps
+  // it is exact, and collect_ready reads it contiguously instead of touching every Lane.
+  std::vector<Time> heap_clock_;
   std::vector<std::unique_ptr<FiberRec>> fibers_;
   std::vector<std::pair<std::string, std::function<void()>>> checkers_;
   std::map<std::string, std::uint64_t> probes_;
@@ -288,7 +292,7 @@ class Sim {
   std::uint32_t spinning_ = 0;
   std::uint32_t waiting_ = 0;
   std::vector<LaneId> ready_scratch_;
-  mutable std::vector<std::size_t> bfs_scratch_;
+  mutable std::vector<std::uint32_t> bfs_scratch_;
   bool ran_ = false;
   bool tearing_down_ = false;
   bool livelocked_ = false;
