@@ -467,9 +467,9 @@ void Sim::heap_update(LaneId l) {
 // of the next level are the children of this level's ready nodes, all inside one index range,
 // scanned contiguously when it is dense and child by child when it is not, so the cost stays
 // O(cap) however the ready nodes are spread.
-void Sim::collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) const {
+std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   const std::size_t n = heap_.size();
-  if (n == 0 || heap_clock_[0] > bound || cap == 0) return;
+  if (n == 0 || heap_clock_[0] > bound || cap == 0) return 0;
   SIM_ASSERT(heap_clock_[0] == lanes_[heap_[0]].clock);
   // Every heap index is a candidate at most once, so n slots suffice; writes are branch-free
   // (a slot is kept by advancing m) and the excess over cap is cut after the last level.
@@ -501,15 +501,16 @@ void Sim::collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) c
     begin = end;
   }
   m = std::min(m, cap);
-  const std::size_t base = out.size();
-  out.resize(base + m);
-  for (std::size_t i = 0; i < m; ++i) out[base + i] = heap_[at[i]];
+  for (std::size_t i = 0; i < m; ++i) out[i] = heap_[at[i]];
+  return m;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The run loop
 
 void Sim::check_livelock() {
+  // A run that already failed ends with that failure; parking spinners cannot make it a livelock.
+  if (failure_) return;
   if (!heap_.empty() || waiting_ != 0 || spinning_ == 0) return;
   if (now() - last_write_ < cfg_.livelock_after) return;
   fail(make_failure("livelock",
@@ -653,11 +654,12 @@ void Sim::run_loop(RunResult& r) {
     if (heap_.size() > 1) {
       Time bound = t_ready + cfg_.skew;
       if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
-      ready_scratch_.clear();
-      collect_ready(bound, ready_scratch_, std::max<std::size_t>(cfg_.max_choices, 1));
-      if (ready_scratch_.size() > 1) {
+      const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
+      if (ready_scratch_.size() < cap) ready_scratch_.resize(cap);
+      const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
+      if (m > 1) {
         // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
-        chosen = ready_scratch_[chooser_.pick(ready_scratch_)];
+        chosen = ready_scratch_[chooser_.pick(std::span<const LaneId>(ready_scratch_.data(), m))];
       }
     }
     if (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched")) {

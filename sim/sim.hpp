@@ -252,7 +252,8 @@ class Sim {
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);
   bool heap_less(LaneId a, LaneId b) const;
-  void collect_ready(Time bound, std::vector<LaneId>& out, std::size_t cap) const;
+  /// Writes up to `cap` ready lanes (clock <= bound) to `out` (room for `cap`); returns how many.
+  std::size_t collect_ready(Time bound, LaneId* out, std::size_t cap) const;
   void step_lane(LaneId l);
   void finish_fiber(LaneId l, FiberId f);
   bool end_of_run(RunResult& r);

@@ -161,6 +161,14 @@ TEST_CASE("shrink: a found failure shrinks to fewer preemptions, keeps its signa
   CHECK(nondefault(*la) <= nondefault(*lb));
   const auto rep = smpsim({"replay", d.file("small.json")});
   CHECK(rep.out.find("reproduced") != std::string::npos);
+
+  // The shrunk artifact names the strategy that found the failure, not the scenario's default.
+  app::Artifact by_pct = before;
+  REQUIRE(by_pct.strategy != "pct");
+  by_pct.strategy = "pct";
+  app::write_artifact(d.file("pct.json"), by_pct);
+  REQUIRE(smpsim({"shrink", d.file("pct.json"), "-o", d.file("pct_small.json")}).status == 0);
+  CHECK(app::read_artifact(d.file("pct_small.json")).strategy == "pct");
 }
 
 TEST_CASE("explore: bounded exhaustive search counts schedules and end states and finds B1 (cpus=2)") {

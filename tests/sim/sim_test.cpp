@@ -284,6 +284,25 @@ TEST_CASE("sim: a livelock (everyone spins, nobody writes) is reported") {
   CHECK(r.end_time < Time::zero() + 2_s);
 }
 
+TEST_CASE("sim: a spinner parking after a failure does not turn the failure into a livelock") {
+  Config cfg;
+  cfg.lanes = 1;
+  cfg.relax_timeout = 10_ms;
+  cfg.livelock_after = 1_s;
+  Sim s(cfg);
+  Watched<int> flag(0, "flag");
+  const FiberId f = s.spawn("fails-then-spins", [&] {
+    s.yield_point(2_s);  // long enough since the last write for the livelock check to be due
+    s.fail("oracle-x", "found a bug", "here");
+    while (flag.load() == 0) s.relax();
+  }, {.essential = true});
+  s.set_current(0, f);
+  const auto r = s.run();
+  CHECK(r.outcome == Outcome::Failed);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->kind == "oracle-x");
+}
+
 TEST_CASE("sim: an exception escaping a fiber becomes a failure with time, fiber name and seed") {
   Config cfg;
   cfg.seed = 31337;
