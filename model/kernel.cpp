@@ -14,8 +14,11 @@
 
 namespace model {
 
+constinit thread_local Kernel* tl_kernel = nullptr;
+
+void no_kernel_on_thread() { SIM_ASSERT_MSG(false, "no simulated kernel on this thread"); std::abort(); }
+
 namespace {
-thread_local Kernel* tl_kernel = nullptr;
 
 sim::Config engine_config(const KernelConfig& cfg) {
   sim::Config c = cfg.sim;
@@ -24,11 +27,6 @@ sim::Config engine_config(const KernelConfig& cfg) {
 }
 }  // namespace
 
-Kernel& kernel() {
-  SIM_ASSERT_MSG(tl_kernel != nullptr, "no simulated kernel on this thread");
-  return *tl_kernel;
-}
-Kernel* kernel_or_null() { return tl_kernel; }
 
 Kernel::Kernel(KernelConfig c)
     : cfg(std::move(c)), knobs(cfg.knobs), sim(engine_config(cfg)), nr_cpu_ids(cfg.nr_cpus) {

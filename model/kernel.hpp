@@ -19,6 +19,7 @@
 #include "sim/sim.hpp"
 
 #include <cerrno>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <memory>
@@ -211,20 +212,33 @@ class Kernel {
   task_struct* create_task(std::string comm, unsigned cpu, std::function<void()> body, bool essential = false);
 };
 
-/// The kernel of the simulation running on this thread.
-Kernel& kernel();
-Kernel* kernel_or_null();
+// The kernel of the simulation running on this thread. These accessors run several times a step,
+// so they are inline; constinit lets other files read the thread-local without an init wrapper.
+extern constinit thread_local Kernel* tl_kernel;
+[[noreturn]] void no_kernel_on_thread();
+[[noreturn]] void not_in_cpu_context();
+inline Kernel& kernel() {
+  if (tl_kernel == nullptr) [[unlikely]]
+    no_kernel_on_thread();
+  return *tl_kernel;
+}
+inline Kernel* kernel_or_null() { return tl_kernel; }
 
 // ---- include/linux/smp.h, sched.h ----
-unsigned smp_processor_id();
+inline unsigned smp_processor_id() {
+  const sim::Sim& s = kernel().sim;
+  if (!s.in_fiber()) [[unlikely]]
+    not_in_cpu_context();
+  return s.this_lane();
+}
+inline rq* cpu_rq(unsigned cpu) { return &kernel().rqs[cpu]; }
+inline rq* this_rq() { return cpu_rq(smp_processor_id()); }
 /// `current`: the task running on this CPU (the interrupted task inside an irq handler).
 struct current_accessor {
-  operator task_struct*() const;
-  task_struct* operator->() const;
+  operator task_struct*() const { return this_rq()->curr; }
+  task_struct* operator->() const { return this_rq()->curr; }
 };
 inline constexpr current_accessor current{};
-rq* cpu_rq(unsigned cpu);
-rq* this_rq();
 unsigned task_cpu(const task_struct* p);
 bool cpu_online(unsigned cpu);
 bool cpu_active(unsigned cpu);

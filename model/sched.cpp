@@ -13,18 +13,12 @@
 namespace model {
 
 
-unsigned smp_processor_id() {
-  auto& s = kernel().sim;
-  SIM_ASSERT_MSG(s.in_fiber(), "smp_processor_id() outside a CPU context");
-  return s.this_lane();
+void not_in_cpu_context() {
+  SIM_ASSERT_MSG(false, "smp_processor_id() outside a CPU context");
+  std::abort();
 }
 
-rq* cpu_rq(unsigned cpu) { return &kernel().rqs[cpu]; }
-rq* this_rq() { return cpu_rq(smp_processor_id()); }
 unsigned task_cpu(const task_struct* p) { return p->cpu; }
-
-current_accessor::operator task_struct*() const { return this_rq()->curr; }
-task_struct* current_accessor::operator->() const { return this_rq()->curr; }
 
 // ---------------------------------------------------------------------------------------------
 // include/linux/preempt.h
