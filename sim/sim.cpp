@@ -471,38 +471,37 @@ std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   const std::size_t n = heap_.size();
   if (n == 0 || heap_clock_[0] > bound || cap == 0) return 0;
   SIM_ASSERT(heap_clock_[0] == lanes_[heap_[0]].clock);
-  // Every heap index is a candidate at most once, so n slots suffice; writes are branch-free
-  // (a slot is kept by advancing m) and the excess over cap is cut after the last level.
+  // Every heap index is a candidate at most once, so n slots suffice (`out` has room for every
+  // lane); writes are branch-free (a slot is kept by advancing m) and the excess over cap is cut
+  // after the last level.
   std::vector<std::uint32_t>& idx = bfs_scratch_;
   if (idx.size() < n) idx.resize(n);
   std::uint32_t* const at = idx.data();
   const Time* const clock = heap_clock_.data();
+  const LaneId* const lane = heap_.data();
   std::size_t m = 0;
-  at[m++] = 0;
+  auto consider = [&](std::size_t c) {
+    at[m] = static_cast<std::uint32_t>(c);
+    out[m] = lane[c];
+    m += clock[c] <= bound ? 1 : 0;
+  };
+  consider(0);
   for (std::size_t begin = 0; begin < m && m < cap;) {
     const std::size_t end = m;
     const std::size_t lo = 2 * std::size_t{at[begin]} + 1;
     if (lo >= n) break;
     const std::size_t hi = std::min(2 * std::size_t{at[end - 1]} + 2, n - 1);
     if (hi - lo < 8 * (end - begin)) {
-      for (std::size_t c = lo; c <= hi; ++c) {
-        at[m] = static_cast<std::uint32_t>(c);
-        m += clock[c] <= bound ? 1 : 0;
-      }
+      for (std::size_t c = lo; c <= hi; ++c) consider(c);
     } else {
       for (std::size_t k = begin; k < end; ++k) {
         const std::size_t first = 2 * std::size_t{at[k]} + 1, last = std::min(first + 1, n - 1);
-        for (std::size_t c = first; c <= last; ++c) {
-          at[m] = static_cast<std::uint32_t>(c);
-          m += clock[c] <= bound ? 1 : 0;
-        }
+        for (std::size_t c = first; c <= last; ++c) consider(c);
       }
     }
     begin = end;
   }
-  m = std::min(m, cap);
-  for (std::size_t i = 0; i < m; ++i) out[i] = heap_[at[i]];
-  return m;
+  return std::min(m, cap);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,7 +654,7 @@ void Sim::run_loop(RunResult& r) {
       Time bound = t_ready + cfg_.skew;
       if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
       const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
-      if (ready_scratch_.size() < cap) ready_scratch_.resize(cap);
+      if (ready_scratch_.size() < lanes_.size()) ready_scratch_.resize(lanes_.size());
       const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
       if (m > 1) {
         // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.

@@ -252,7 +252,8 @@ class Sim {
   void heap_up(std::size_t i);
   void heap_down(std::size_t i);
   bool heap_less(LaneId a, LaneId b) const;
-  /// Writes up to `cap` ready lanes (clock <= bound) to `out` (room for `cap`); returns how many.
+  /// Writes the first `cap` ready lanes (clock <= bound) to `out`, which has room for every lane;
+  /// returns how many.
   std::size_t collect_ready(Time bound, LaneId* out, std::size_t cap) const;
   void step_lane(LaneId l);
   void finish_fiber(LaneId l, FiberId f);
