@@ -264,13 +264,15 @@ static void cpuhp_reset_state(unsigned cpu, cpuhp_cpu_state* st, int prev_state)
   sim_probe("cpuhp: rollback");
 }
 
-static int cpuhp_up_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
+// Runs the callbacks from st->state towards target; when one fails, resets the state and runs the
+// callbacks back to where the operation started (§3.7). A failed rollback is only warned about.
+// The down direction rolls back only if it got anywhere, as the kernel's does.
+static int cpuhp_callbacks_or_rollback(bool bringup, unsigned cpu, cpuhp_cpu_state* st, int target) {
   const int prev = st->state;
-  const int ret = cpuhp_invoke_callback_range(true, cpu, st, target);
+  const int ret = cpuhp_invoke_callback_range(bringup, cpu, st, target);
   if (ret) {
     cpuhp_reset_state(cpu, st, prev);
-    if (cpuhp_invoke_callback_range(false, cpu, st, prev))
-      {
+    if ((bringup || st->state < prev) && cpuhp_invoke_callback_range(!bringup, cpu, st, prev)) {
       G().op_warned = true;
       kernel().sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"rollback failed on cpu{}\"", cpu);
     }
@@ -278,18 +280,12 @@ static int cpuhp_up_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
   return ret;
 }
 
+static int cpuhp_up_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
+  return cpuhp_callbacks_or_rollback(true, cpu, st, target);
+}
+
 static int cpuhp_down_callbacks(unsigned cpu, cpuhp_cpu_state* st, int target) {
-  const int prev = st->state;
-  const int ret = cpuhp_invoke_callback_range(false, cpu, st, target);
-  if (ret) {
-    cpuhp_reset_state(cpu, st, prev);
-    if (st->state < prev && cpuhp_invoke_callback_range(true, cpu, st, prev))
-      {
-      G().op_warned = true;
-      kernel().sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"rollback failed on cpu{}\"", cpu);
-    }
-  }
-  return ret;
+  return cpuhp_callbacks_or_rollback(false, cpu, st, target);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -84,7 +84,6 @@ task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::functio
   p->pid = static_cast<int>(tasks.size());
   p->comm = std::move(comm);
   p->cpu = cpu_id;
-  p->essential = essential;
   // kernel: ret_from_fork() -> schedule_tail(): a new task finishes the switch that started it.
   p->fiber = sim.spawn(p->comm, [b = std::move(body)] {
     schedule_tail();

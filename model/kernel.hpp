@@ -66,13 +66,11 @@ struct task_struct {
   kthread* kt = nullptr;             ///< non-null for kernel threads
   std::vector<held_lock> held_locks;
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
-  bool essential = false;
   bool acts_for_hotplug_writer = false;
   bool unbound = false;  ///< may run on any active CPU: woken onto an idle one (select_task_rq)
   int pending_stopper_wakes = 0;  ///< stopper works queued by this task whose wake-up is still owed (W2)
   int rcu_read_lock_nesting = 0;
   std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
-  const char* wait_reason = "";
 };
 
 /// A pending interrupt: a name for the trace and the handler to run in hardirq context.

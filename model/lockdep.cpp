@@ -50,28 +50,26 @@ bool Lockdep::reachable(ClassId from, ClassId to, std::vector<ClassId>& path) co
 
 void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_spin, bool read) {
   const ClassId id = class_of(cls, subclass);
-  if (enabled) {
-    for (const auto& h : t->held_locks) {
-      if (h.id == id) {
-        if (h.read && read) continue;
-        kernel().oracle("lockdep", fmt::format("possible recursive locking detected: {} acquires {} while holding it",
-                                               t->comm, key(id)),
-                        key(id));
-        break;
-      }
-      if (has_edge(h.id, id)) continue;
-      std::vector<ClassId> path;
-      if (reachable(id, h.id, path)) {
-        std::string chain;
-        for (ClassId p : path) chain += (chain.empty() ? "" : " -> ") + key(p);
-        kernel().oracle("lockdep",
-                        fmt::format("possible circular locking dependency detected: {} acquires {} while holding {}, "
-                                    "but the order {} was seen before",
-                                    t->comm, key(id), key(h.id), chain),
-                        fmt::format("{}->{}", key(h.id), key(id)));
-      }
-      add_edge(h.id, id);
+  for (const auto& h : t->held_locks) {
+    if (h.id == id) {
+      if (h.read && read) continue;
+      kernel().oracle("lockdep", fmt::format("possible recursive locking detected: {} acquires {} while holding it",
+                                             t->comm, key(id)),
+                      key(id));
+      break;
     }
+    if (has_edge(h.id, id)) continue;
+    std::vector<ClassId> path;
+    if (reachable(id, h.id, path)) {
+      std::string chain;
+      for (ClassId p : path) chain += (chain.empty() ? "" : " -> ") + key(p);
+      kernel().oracle("lockdep",
+                      fmt::format("possible circular locking dependency detected: {} acquires {} while holding {}, "
+                                  "but the order {} was seen before",
+                                  t->comm, key(id), key(h.id), chain),
+                      fmt::format("{}->{}", key(h.id), key(id)));
+    }
+    add_edge(h.id, id);
   }
   t->held_locks.push_back(held_lock{id, cls, subclass, raw_spin, read});
 }
@@ -85,12 +83,6 @@ void Lockdep::release(task_struct* t, const char* cls, int subclass) {
     }
   }
   kernel().oracle("lockdep", fmt::format("{} releases {} which it does not hold", t->comm, key(id)), key(id));
-}
-
-std::size_t Lockdep::edges() const {
-  std::size_t n = 0;
-  for (const auto& c : classes_) n += c.out.size();
-  return n;
 }
 
 }  // namespace model

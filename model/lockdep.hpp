@@ -23,10 +23,8 @@ class Lockdep {
   /// Records the acquisition of `cls` (subclass 0 = none) by `t`; reports an inversion.
   void acquire(task_struct* t, const char* cls, int subclass, bool raw_spin, bool read = false);
   void release(task_struct* t, const char* cls, int subclass);
-  std::size_t edges() const;
   /// The class key used in reports: the name, plus "/subclass" when nested.
   const std::string& key(ClassId id) const { return classes_[id].key; }
-  bool enabled = true;
 
  private:
   // Classes are numbered in the order a run first takes them, so ids are deterministic.

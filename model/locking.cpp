@@ -88,7 +88,6 @@ void mutex_lock(mutex* m) {
   while (m->owner != nullptr) {
     SIM_ASSERT_MSG(m->owner != me, "mutex recursion");
     m->waiters.push_back(me);
-    me->wait_reason = m->name;
     S().set_wait_reason(me->fiber, "D mutex_lock");
     set_current_state(TASK_UNINTERRUPTIBLE);
     schedule();

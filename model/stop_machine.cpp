@@ -105,7 +105,7 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
   }
   work->id = g.next_work_id++;
   work->on_list = true;
-  g.fates[work->id] = stop_work_fate{cpu, true, 0, work->fn.name};
+  g.fates[work->id] = stop_work_fate{cpu, 0, work->fn.name};
   stopper->works.push_back(work);
   if (kernel().sim.in_fiber()) ++current->pending_stopper_wakes;
   trace_sm("stop.queue", "cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id);
@@ -129,6 +129,15 @@ static void stopper_wake(cpu_stopper* stopper) {
   if (me->pending_stopper_wakes > 0) --me->pending_stopper_wakes;
   if (kernel().knobs.stopper_no_wake) return;
   wake_up_process(stopper->thread);
+}
+
+// BUG B5: the 2018 wake_q cannot hold a task twice. A stopper already in another queuer's
+// wake_q is not added to ours: that queuer's wake_up_q() will wake it, so this caller owes nothing.
+static void b5_wake_left_to_other_queuer() { --current->pending_stopper_wakes; }
+
+static void stopper_wake_unless_in_other_wake_q(cpu_stopper* stopper) {
+  if (kernel().knobs.b5_wake_q && stopper->wake_q_pending) b5_wake_left_to_other_queuer();
+  else stopper_wake(stopper);
 }
 
 // W2: a task that queued stopper work must issue the wake-up before it can be switched out.
@@ -166,7 +175,7 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
       stopper->wake_q_pending = false;
       stopper_wake(stopper);
     } else {
-      --current->pending_stopper_wakes;  // another queuer's wake_q holds the stopper
+      b5_wake_left_to_other_queuer();
     }
   } else if (enabled) {
     // Wake after the unlock and before preempt_enable (W1, W2).
@@ -229,20 +238,14 @@ retry:
     goto retry;
   }
   if (!err) {
-    if (k.knobs.b5_wake_q && stopper1->wake_q_pending) {
-      // BUG B5: stopper1 sits in another queuer's wake_q, so adding it to ours fails silently.
-      --current->pending_stopper_wakes;
-    } else {
-      stopper_wake(stopper1);
-    }
+    stopper_wake_unless_in_other_wake_q(stopper1);
     if (k.knobs.b4_preempt_between_wakes) {
       // BUG B4: a preemption point between the wake-ups: a local stopper1 runs now and waits
       // for stopper2, which nobody has woken.
       preempt_enable();
       preempt_disable();
     }
-    if (!(k.knobs.b5_wake_q && stopper2->wake_q_pending)) stopper_wake(stopper2);
-    else --current->pending_stopper_wakes;
+    stopper_wake_unless_in_other_wake_q(stopper2);
   }
   preempt_enable();
   if (!err) {
@@ -578,7 +581,6 @@ static void msm_join(multi_stop_data* msdata, unsigned cpu, bool is_active) {
   if (cpumask_test_cpu(cpu, &msdata->participants))
     k.oracle("I-SM-2", fmt::format("cpu{} joins msdata #{} twice", cpu, msdata->id), "multi_cpu_stop");
   cpumask_set_cpu(cpu, &msdata->participants);
-  if (msdata->expected_fn_calls < 0) msdata->expected_fn_calls = 0;
   if (is_active) ++msdata->expected_fn_calls;
   cpu_rq(cpu)->msm_cur = MULTI_STOP_NONE;
 }
@@ -868,7 +870,7 @@ void stop_machine_note_dying(unsigned cpu, bool dying) { G().dying[cpu] = dying;
 void stop_machine_final_checks() {
   auto& k = kernel();
   for (const auto& [id, fate] : G().fates) {
-    if (fate.queued && fate.executed == 0) {
+    if (fate.executed == 0) {
       k.oracle("I-SM-8", fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, id, fate.cpu),
                "cpu_stop_queue_work");
       return;

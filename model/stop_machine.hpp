@@ -63,7 +63,7 @@ struct multi_stop_data {
   int ack_reset_for = MULTI_STOP_NONE;  ///< state whose counter reset is published
   int acks_this_state = 0;
   int fn_calls = 0;
-  int expected_fn_calls = -1;
+  int expected_fn_calls = 0;
   std::vector<int> last_ack;  ///< per CPU: last state this CPU acked (-1 = none)
   cpumask participants;
   bool all_online = false;  ///< participants are every online CPU (stop_machine)
@@ -83,7 +83,6 @@ struct cpu_stopper {
 /// Oracle-side record of each work handed to the queueing functions (I-SM-8).
 struct stop_work_fate {
   unsigned cpu;
-  bool queued = false;
   int executed = 0;
   std::string fn;
 };

@@ -141,6 +141,8 @@ class Sim {
   std::size_t fiber_count() const { return fibers_.size(); }
   /// Free text shown for a fiber in deadlock/livelock dumps ("D wait_for_completion", ...).
   void set_wait_reason(FiberId f, const char* reason) { fibers_[f]->wait_reason = reason; }
+  /// Marks a fiber spawned without SpawnOptions::essential as one the run must see finish.
+  void set_essential(FiberId f) { fibers_[f]->essential = true; }
   /// Called (scheduler context) when the current fiber of a lane ends; may set_current().
   void on_fiber_exit(std::function<void(LaneId, FiberId)> fn) { exit_hook_ = std::move(fn); }
   /// Called by interleaving points before they yield (the model delivers interrupts here).

@@ -64,7 +64,7 @@ class SimFixture {
 /// Starts a kernel thread on `cpu` running `fn` and returns it (already woken).
 inline model::task_struct* spawn_on(unsigned cpu, std::function<void()> fn, const char* name = "test/%u") {
   auto* t = model::kthread_create_on_cpu([fn = std::move(fn)](void*) { fn(); return 0; }, nullptr, cpu, name);
-  t->essential = true;
+  model::kernel().sim.set_essential(t->fiber);
   model::wake_up_process(t);
   return t;
 }
