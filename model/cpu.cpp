@@ -32,7 +32,7 @@ std::unique_ptr<cpu_globals> make_cpu_globals(unsigned nr_cpus) {
   return g;
 }
 
-std::string cpuhp_state_name(int s) {
+static std::string make_cpuhp_state_name(int s) {
   static const std::pair<int, const char*> fixed[] = {
       {CPUHP_INVALID, "CPUHP_INVALID"}, {CPUHP_OFFLINE, "CPUHP_OFFLINE"},
       {CPUHP_CREATE_THREADS, "CPUHP_CREATE_THREADS"}, {CPUHP_RCUTREE_PREP, "CPUHP_RCUTREE_PREP"},
@@ -51,6 +51,37 @@ std::string cpuhp_state_name(int s) {
   if (s >= CPUHP_AP_ONLINE_DYN && s <= CPUHP_AP_ONLINE_DYN_END)
     return s == CPUHP_AP_ONLINE_DYN ? "CPUHP_AP_ONLINE_DYN" : fmt::format("CPUHP_AP_ONLINE_DYN+{}", s - CPUHP_AP_ONLINE_DYN);
   return fmt::format("CPUHP_{}", s);
+}
+
+// The names are built once: they are traced and counted as probes at every callback.
+namespace {
+struct cpuhp_names {
+  std::vector<std::string> name, probe_up, probe_down;  // indexed by state + 1 (CPUHP_INVALID is -1)
+  cpuhp_names() {
+    for (int s = CPUHP_INVALID; s <= CPUHP_ONLINE; ++s) {
+      name.push_back(make_cpuhp_state_name(s));
+      const bool dyn = (s >= CPUHP_BP_PREPARE_DYN && s <= CPUHP_BP_PREPARE_DYN_END) ||
+                       (s >= CPUHP_AP_ONLINE_DYN && s <= CPUHP_AP_ONLINE_DYN_END);
+      const std::string probe_state =
+          !dyn ? name.back() : s >= CPUHP_AP_ONLINE_DYN ? "CPUHP_AP_ONLINE_DYN*" : "CPUHP_BP_PREPARE_DYN*";
+      probe_up.push_back(fmt::format("cpuhp {} up", probe_state));
+      probe_down.push_back(fmt::format("cpuhp {} down", probe_state));
+    }
+  }
+};
+const cpuhp_names& names_table() {
+  static const cpuhp_names t;
+  return t;
+}
+}  // namespace
+
+const std::string& cpuhp_state_name(int s) {
+  if (s < CPUHP_INVALID || s > CPUHP_ONLINE) {
+    thread_local std::string other;  // not a state: only reached by a report about bad input
+    other = make_cpuhp_state_name(s);
+    return other;
+  }
+  return names_table().name[static_cast<std::size_t>(s + 1)];
 }
 
 int cpuhp_state_from_name(const std::string& name) {
@@ -183,12 +214,8 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
   }
   trace_hp("cpuhp.invoke", "cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state),
                                        bringup ? 1 : 0, ret);
-  if (state < CPUHP_BP_PREPARE_DYN || state > CPUHP_AP_ONLINE_DYN_END ||
-      (state > CPUHP_BP_PREPARE_DYN_END && state < CPUHP_AP_ONLINE_DYN))
-    kernel().sim.probe(fmt::format("cpuhp {} {}", cpuhp_state_name(state), bringup ? "up" : "down"));
-  else
-    kernel().sim.probe(fmt::format("cpuhp {} {}", state >= CPUHP_AP_ONLINE_DYN ? "CPUHP_AP_ONLINE_DYN*" : "CPUHP_BP_PREPARE_DYN*",
-                                   bringup ? "up" : "down"));
+  const auto& t = names_table();
+  kernel().sim.probe((bringup ? t.probe_up : t.probe_down)[static_cast<std::size_t>(state + 1)]);
   return ret;
 }
 

@@ -43,7 +43,7 @@ enum cpuhp_state : int {
 };
 
 /// Kernel-style name of a state ("CPUHP_TEARDOWN_CPU", "CPUHP_AP_ONLINE_DYN+3").
-std::string cpuhp_state_name(int state);
+const std::string& cpuhp_state_name(int state);
 /// Parses a state name as cpuhp_state_name prints it; CPUHP_INVALID if unknown.
 int cpuhp_state_from_name(const std::string& name);
 

@@ -606,7 +606,7 @@ RunResult Sim::run() {
     }
   }
   for (const auto& l : lanes_) r.lanes.push_back(l.stats);
-  r.probes = probes_;
+  r.probes.insert(probes_.begin(), probes_.end());
   return r;
 }
 

@@ -30,6 +30,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sim {
@@ -192,8 +193,12 @@ class Sim {
   void fail(std::string kind, std::string message, std::string place = {});
   bool failed() const { return failure_.has_value(); }
   /// Coverage: counts a hit of a named probe (sorted by name when listed).
-  void probe(const std::string& name) { ++probes_[name]; }
-  const std::map<std::string, std::uint64_t>& probes() const { return probes_; }
+  void probe(std::string_view name) {
+    auto it = probes_.find(name);
+    if (it == probes_.end()) it = probes_.emplace(std::string(name), 0).first;
+    ++it->second;
+  }
+  const std::map<std::string, std::uint64_t, std::less<>>& probes() const { return probes_; }
   const std::optional<Failure>& failure() const { return failure_; }
   std::uint64_t steps() const { return steps_; }
 
@@ -280,7 +285,7 @@ class Sim {
   std::vector<Time> heap_clock_;
   std::vector<std::unique_ptr<FiberRec>> fibers_;
   std::vector<std::pair<std::string, std::function<void()>>> checkers_;
-  std::map<std::string, std::uint64_t> probes_;
+  std::map<std::string, std::uint64_t, std::less<>> probes_;
   std::function<void(LaneId, FiberId)> exit_hook_;
   std::function<void()> point_hook_;
   std::unique_ptr<Trace> trace_;
