@@ -274,14 +274,27 @@ std::string_view payload_of(const sim::TraceContext& ctx, std::string_view line)
   return p <= line.size() ? line.substr(p) : std::string_view{};
 }
 
-bool trigger_matches(const Trigger& t, const sim::TraceContext& ctx, std::string_view line) {
-  if (t.cpu >= 0 && ctx.cpu != t.cpu) return false;
-  if (line.find(t.event) == std::string_view::npos) return false;
+// A trace line's event, parsed at most once however many triggers look at it.
+struct ParsedLine {
+  const sim::TraceContext& ctx;
+  std::string_view line;
+  bool parsed = false, ok = false;
   std::string name;
   std::vector<std::pair<std::string, std::string>> fields;
-  if (!sim::parse_event_payload(payload_of(ctx, line), name, fields) || name != t.event) return false;
+
+  bool parse() {
+    if (!parsed) ok = sim::parse_event_payload(payload_of(ctx, line), name, fields);
+    parsed = true;
+    return ok;
+  }
+};
+
+bool trigger_matches(const Trigger& t, ParsedLine& pl) {
+  if (t.cpu >= 0 && pl.ctx.cpu != t.cpu) return false;
+  if (pl.line.find(t.event) == std::string_view::npos) return false;
+  if (!pl.parse() || pl.name != t.event) return false;
   for (const auto& want : t.fields)
-    if (std::find(fields.begin(), fields.end(), want) == fields.end()) return false;
+    if (std::find(pl.fields.begin(), pl.fields.end(), want) == pl.fields.end()) return false;
   return true;
 }
 
@@ -292,8 +305,9 @@ void on_trace_line(RunState& st, const sim::TraceContext& ctx, std::string_view 
     if (ring.size() > st.opts.tail_lines) ring.pop_front();
   }
   if (!st.armed) return;
+  ParsedLine pl{ctx, line, false, false, {}, {}};
   for (auto& ar : st.acts) {
-    if (!ar.a->on || ar.fired || !trigger_matches(*ar.a->on, ctx, line)) continue;
+    if (!ar.a->on || ar.fired || !trigger_matches(*ar.a->on, pl)) continue;
     if (++ar.matches < ar.a->on->nth) continue;
     ar.fired = true;
     ++st.pending;
