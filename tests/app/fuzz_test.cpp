@@ -190,3 +190,22 @@ TEST_CASE("scenario edits: cpus and actions can be changed in the text and still
   const app::Scenario one_less = app::parse_scenario(app::scenario_remove_action(text, sc.actions.back().line), "x.toml");
   CHECK(one_less.actions.size() == sc.actions.size() - 1);
 }
+
+TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays and shrinks") {
+  TempDir d;
+  const auto r = smpsim({"fuzz", bug_scenario("b8"), "--strategy", "pct", "--seeds", "1..10", "--stop-on-first", "--out",
+                         d.file("out")});
+  REQUIRE(r.status == 1);
+  std::string artifact;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
+  REQUIRE_FALSE(artifact.empty());
+  const app::Artifact art = app::read_artifact(artifact);
+  CHECK(art.strategy == "pct");
+  CHECK(art.signature.kind == "I-SM-8");
+  CHECK(art.choices.find("s1/2") != std::string::npos);  // a change point stalled its CPU
+  const auto rep = smpsim({"replay", artifact});
+  CHECK(rep.status == 0);
+  CHECK(rep.out.find("reproduced") != std::string::npos);
+  REQUIRE(smpsim({"shrink", artifact, "-o", d.file("small.json")}).status == 0);
+  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+}
