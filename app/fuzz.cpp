@@ -645,7 +645,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   base.seed = in.seed;
   base.bugs = in.bugs;
   base.pct_depth = in.pct_depth;
-  // The shrunk artifact records the strategy that found the failure, not the scenario's default.
+  // The shrunk artifact records the strategy that found the failure, not the scenario's default;
+  // it also decides the engine's configuration (a PCT run stalls at its change points).
   if (auto st = sim::policy_from_string(in.strategy)) base.strategy = *st;
   if (auto g = sim::granularity_from_string(in.granularity)) base.granularity = *g;
   sum.choices_before = log.size();

@@ -131,6 +131,8 @@ struct Scenario {
   sim::Granularity granularity = sim::Granularity::Locks;
   sim::Duration step_cost = sim::Duration::ns(10);
   sim::Duration skew = sim::Duration::ns(1000);
+  /// PCT runs: the longest stall of the lane hit by a change point (0 = no stall); see sim::PctPolicy.
+  sim::Duration pct_stall = sim::Duration::ns(1'000'000);
   std::uint64_t max_steps = 100'000'000;
   sim::Duration max_time = sim::Duration::ns(3600LL * 1'000'000'000);
   // [run]

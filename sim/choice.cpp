@@ -130,8 +130,9 @@ std::optional<ChoiceLog> ChoiceLog::parse(const std::string& text, std::string& 
   return log;
 }
 
-PctPolicy::PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate)
-    : depth_(std::max<std::uint32_t>(depth, 1)) {
+PctPolicy::PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate,
+                     bool stall_at_change)
+    : depth_(std::max<std::uint32_t>(depth, 1)), rng_(rng.fork("pct.stall")), stall_at_change_(stall_at_change) {
   // Random permutation of priorities depth .. depth+lanes-1 (Fisher-Yates with our own draws).
   prio_.resize(lanes);
   for (std::uint32_t i = 0; i < lanes; ++i) prio_[i] = depth_ + i;
@@ -170,9 +171,25 @@ std::size_t PctPolicy::pick_next(std::span<const std::uint32_t> ready) {
     // A change point: the lane about to run drops below every initial priority.
     prio_[ready[best]] = change_prio_[next_change_];
     ++next_change_;
+    if (stall_at_change_) {
+      stall_pending_ = true;
+      return best;
+    }
     best = highest(ready);
   }
   return best;
+}
+
+bool PctPolicy::chance(ChoiceKind kind, Ratio r, Rng& stream) {
+  if (!stall_at_change_ || kind != ChoiceKind::Stall) return stream.chance(r);
+  const bool yes = stall_pending_;
+  stall_pending_ = false;
+  return yes;
+}
+
+std::uint32_t PctPolicy::choose(ChoiceKind kind, std::uint32_t options, Rng& stream) {
+  if (!stall_at_change_ || kind != ChoiceKind::StallLen) return static_cast<std::uint32_t>(stream.below(options));
+  return static_cast<std::uint32_t>(rng_.below(options));
 }
 
 std::uint32_t ReplayPolicy::next(ChoiceKind kind, std::uint32_t options) {

@@ -96,10 +96,25 @@ class RandomPolicy final : public SchedPolicy {
 /// ordering constraints) is then hit with probability >= 1/(lanes * k^(d-1)) per run when
 /// steps_estimate = k covers the run. The lanes are the threads here: tasks on one CPU are
 /// ordered by the model's scheduler, not by the Chooser.
+///
+/// With `stall_at_change` (the engine passes it when a stall ratio is configured; `smpsim` does so
+/// for every PCT run, `[sim] pct_stall`), a change point also stalls the demoted lane: pick_next
+/// returns it, the engine's stall question that follows is answered yes (every other one no) and
+/// the stall length bucket (1..4 quarters of stall_max) is drawn from the policy's own stream.
+/// SIM: this is a vCPU descheduled at the change point. It is needed because a lane's clock can
+/// lead another ready lane's by at most the skew window (1 us): a demotion alone lets the others
+/// run only until they are that far ahead, so PCT cannot hold a short window of one CPU open while
+/// another CPU's next step is further away in virtual time (B8's window in affine_move_task is one
+/// step of a 400-iteration loop; docs/performance.md, "Finding the bug zoo"). Both answers are
+/// logged choices, so a replay needs no policy state. Without the flag, stall questions go to the
+/// stream as for any policy.
 class PctPolicy final : public SchedPolicy {
  public:
-  PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate);
+  PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate,
+            bool stall_at_change = false);
   std::size_t pick_next(std::span<const std::uint32_t> ready) override;
+  std::uint32_t choose(ChoiceKind kind, std::uint32_t options, Rng& stream) override;
+  bool chance(ChoiceKind kind, Ratio r, Rng& stream) override;
   /// Sorted ascending; change_priorities()[i] is what the lane hit at change_points()[i] drops to.
   const std::vector<std::uint64_t>& change_points() const { return change_points_; }
   const std::vector<std::int64_t>& change_priorities() const { return change_prio_; }
@@ -112,6 +127,9 @@ class PctPolicy final : public SchedPolicy {
   std::size_t next_change_ = 0;
   std::uint64_t picks_ = 0;
   std::uint32_t depth_;
+  Rng rng_;
+  bool stall_at_change_ = false;
+  bool stall_pending_ = false;
 };
 
 /// Follows a recorded log exactly; falls back to FIFO after the first divergence.

@@ -58,7 +58,8 @@ static std::unique_ptr<SchedPolicy> make_policy(const Config& cfg, const Rng& ro
     case PolicyKind::Fifo: return std::make_unique<FifoPolicy>();
     case PolicyKind::Random: return std::make_unique<RandomPolicy>(root.fork("sched.policy"));
     case PolicyKind::Pct:
-      return std::make_unique<PctPolicy>(root.fork("sched.policy"), cfg.lanes, cfg.pct_depth, cfg.pct_steps);
+      return std::make_unique<PctPolicy>(root.fork("sched.policy"), cfg.lanes, cfg.pct_depth, cfg.pct_steps,
+                                         cfg.stall_ratio.num != 0);
     case PolicyKind::Replay: return std::make_unique<ReplayPolicy>(cfg.replay);
   }
   return std::make_unique<FifoPolicy>();
