@@ -336,11 +336,8 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.sim.step_cost = sc.step_cost;
   kc.sim.skew = sc.skew;
   // A PCT run (and its replay: the artifact names the strategy) stalls the lane hit by a change
-  // point; PctPolicy answers the engine's stall question, yes only right after a change point.
-  if (rep.strategy == sim::PolicyKind::Pct && sc.pct_stall > sim::Duration{}) {
-    kc.sim.stall_ratio = sim::Ratio{1, 1};
-    kc.sim.stall_max = sc.pct_stall;
-  }
+  // point (PctPolicy::stall_picked).
+  if (rep.strategy == sim::PolicyKind::Pct) kc.sim.pct_stall = sc.pct_stall;
   kc.sim.max_steps = sc.max_steps;
   kc.sim.max_time = sim::Time::zero() + sc.max_time;
   for (const auto& b : rep.bugs) {

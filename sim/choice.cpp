@@ -180,8 +180,7 @@ std::size_t PctPolicy::pick_next(std::span<const std::uint32_t> ready) {
   return best;
 }
 
-bool PctPolicy::chance(ChoiceKind kind, Ratio r, Rng& stream) {
-  if (!stall_at_change_ || kind != ChoiceKind::Stall) return stream.chance(r);
+bool PctPolicy::stall_picked() {
   const bool yes = stall_pending_;
   stall_pending_ = false;
   return yes;
@@ -218,6 +217,10 @@ std::size_t ReplayPolicy::pick_next(std::span<const std::uint32_t> ready) {
 std::uint32_t ReplayPolicy::choose(ChoiceKind kind, std::uint32_t options, Rng&) { return next(kind, options); }
 
 bool ReplayPolicy::chance(ChoiceKind kind, Ratio, Rng&) { return next(kind, 2) == 1; }
+
+bool ReplayPolicy::stall_picked() {
+  return !diverged_at_ && pos_ < log_.size() && log_.entries()[pos_].kind == ChoiceKind::StallLen;
+}
 
 std::size_t Chooser::pick(std::span<const std::uint32_t> ready) {
   if (ready.size() <= 1) return 0;

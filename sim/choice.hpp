@@ -70,6 +70,9 @@ class SchedPolicy {
     (void)kind;
     return stream.chance(r);
   }
+  /// Asked after each pick when the engine allows policy stalls (Config::pct_stall): should the
+  /// lane just picked be stalled instead of run? A yes is followed by a logged StallLen choice.
+  virtual bool stall_picked() { return false; }
 };
 
 /// Always the first ready lane: the one with the earliest clock (lowest id on ties).
@@ -97,24 +100,23 @@ class RandomPolicy final : public SchedPolicy {
 /// steps_estimate = k covers the run. The lanes are the threads here: tasks on one CPU are
 /// ordered by the model's scheduler, not by the Chooser.
 ///
-/// With `stall_at_change` (the engine passes it when a stall ratio is configured; `smpsim` does so
+/// With `stall_at_change` (the engine passes it when Config::pct_stall is set; `smpsim` does so
 /// for every PCT run, `[sim] pct_stall`), a change point also stalls the demoted lane: pick_next
-/// returns it, the engine's stall question that follows is answered yes (every other one no) and
-/// the stall length bucket (1..4 quarters of stall_max) is drawn from the policy's own stream.
+/// returns it, stall_picked() says yes (only then), and the stall length bucket (1..4 quarters of
+/// pct_stall) is drawn from the policy's own stream.
 /// SIM: this is a vCPU descheduled at the change point. It is needed because a lane's clock can
 /// lead another ready lane's by at most the skew window (1 us): a demotion alone lets the others
 /// run only until they are that far ahead, so PCT cannot hold a short window of one CPU open while
 /// another CPU's next step is further away in virtual time (B8's window in affine_move_task is one
-/// step of a 400-iteration loop; docs/performance.md, "Finding the bug zoo"). Both answers are
-/// logged choices, so a replay needs no policy state. Without the flag, stall questions go to the
-/// stream as for any policy.
+/// step of a 400-iteration loop; docs/performance.md, "Finding the bug zoo"). The length is a
+/// logged choice right after the pick, which is all a replay needs (ReplayPolicy::stall_picked).
 class PctPolicy final : public SchedPolicy {
  public:
   PctPolicy(Rng rng, std::uint32_t lanes, std::uint32_t depth, std::uint64_t steps_estimate,
             bool stall_at_change = false);
   std::size_t pick_next(std::span<const std::uint32_t> ready) override;
   std::uint32_t choose(ChoiceKind kind, std::uint32_t options, Rng& stream) override;
-  bool chance(ChoiceKind kind, Ratio r, Rng& stream) override;
+  bool stall_picked() override;
   /// Sorted ascending; change_priorities()[i] is what the lane hit at change_points()[i] drops to.
   const std::vector<std::uint64_t>& change_points() const { return change_points_; }
   const std::vector<std::int64_t>& change_priorities() const { return change_prio_; }
@@ -139,6 +141,8 @@ class ReplayPolicy final : public SchedPolicy {
   std::size_t pick_next(std::span<const std::uint32_t> ready) override;
   std::uint32_t choose(ChoiceKind kind, std::uint32_t options, Rng& stream) override;
   bool chance(ChoiceKind kind, Ratio r, Rng& stream) override;
+  /// A policy stall was recorded here: the next entry is a stall length with no yes/no before it.
+  bool stall_picked() override;
   /// Index of the first log entry that did not fit, if any.
   std::optional<std::uint64_t> diverged_at() const { return diverged_at_; }
   std::string divergence() const { return divergence_; }
@@ -160,6 +164,9 @@ class Chooser {
   std::size_t pick(std::span<const std::uint32_t> ready);
   std::uint32_t choose(ChoiceKind kind, std::uint32_t options, Rng& stream);
   bool chance(ChoiceKind kind, Ratio r, Rng& stream);
+  /// The policy's own stall request for the lane just picked (not logged itself: the stall length
+  /// that follows is).
+  bool stall_picked() { return policy_->stall_picked(); }
   const ChoiceLog& log() const { return log_; }
   SchedPolicy& policy() { return *policy_; }
 

@@ -59,7 +59,7 @@ static std::unique_ptr<SchedPolicy> make_policy(const Config& cfg, const Rng& ro
     case PolicyKind::Random: return std::make_unique<RandomPolicy>(root.fork("sched.policy"));
     case PolicyKind::Pct:
       return std::make_unique<PctPolicy>(root.fork("sched.policy"), cfg.lanes, cfg.pct_depth, cfg.pct_steps,
-                                         cfg.stall_ratio.num != 0);
+                                         cfg.pct_stall > Duration{});
     case PolicyKind::Replay: return std::make_unique<ReplayPolicy>(cfg.replay);
   }
   return std::make_unique<FifoPolicy>();
@@ -662,9 +662,12 @@ void Sim::run_loop(RunResult& r) {
         chosen = ready_scratch_[chooser_.pick(std::span<const LaneId>(ready_scratch_.data(), m))];
       }
     }
-    if (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched")) {
+    // A policy stall (a PCT change point) is logged by its length alone; a random stall also by
+    // the yes/no that precedes it.
+    const bool policy_stall = cfg_.pct_stall > Duration{} && chooser_.stall_picked();
+    if (policy_stall || (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched"))) {
       const std::uint32_t v = choose(ChoiceKind::StallLen, 4, "sched");
-      lanes_[chosen].clock += cfg_.stall_max * (v + 1) / 4;
+      lanes_[chosen].clock += (policy_stall ? cfg_.pct_stall : cfg_.stall_max) * (v + 1) / 4;
       heap_update(chosen);
       continue;
     }

@@ -66,6 +66,8 @@ struct Config {
   ChoiceLog replay;                               ///< for PolicyKind::Replay
   Ratio stall_ratio{0, 1};                        ///< chance a picked lane is stalled instead
   Duration stall_max = Duration::ns(1'000'000);
+  /// >0: a PCT change point also stalls the lane it demotes, by 1..4 quarters of this (PctPolicy).
+  Duration pct_stall = Duration::ns(0);
   Duration propagation_delay_max = Duration::ns(0);  ///< >0: seeded delay before a spinner sees a write
 };
 

@@ -206,7 +206,14 @@ TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a 
   const app::Artifact art = app::read_artifact(artifact);
   CHECK(art.strategy == "pct");
   CHECK(art.signature.kind == "I-SM-8");
-  CHECK(art.choices.find("s1/2") != std::string::npos);  // a change point stalled its CPU
+  std::string error;
+  const auto log = sim::ChoiceLog::parse(art.choices, error);
+  REQUIRE(log.has_value());
+  // A change point stalled its CPU: a stall length with no random stall question before it.
+  CHECK(std::any_of(log->entries().begin(), log->entries().end(),
+                    [](const sim::Choice& c) { return c.kind == sim::ChoiceKind::StallLen; }));
+  CHECK(std::none_of(log->entries().begin(), log->entries().end(),
+                     [](const sim::Choice& c) { return c.kind == sim::ChoiceKind::Stall; }));
   const auto rep = smpsim({"replay", artifact});
   CHECK(rep.status == 0);
   CHECK(rep.out.find("reproduced") != std::string::npos);
