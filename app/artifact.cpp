@@ -33,7 +33,7 @@ Artifact make_artifact(const Scenario& sc, const RunReport& rep) {
   a.pct_depth = rep.pct_depth;
   a.granularity = sim::to_string(rep.granularity);
   a.bugs = rep.bugs;
-  a.choices = rep.choices;
+  a.choices = rep.choices.to_text();
   a.outcome = sim::to_string(rep.result.outcome);
   if (rep.signature) a.signature = *rep.signature;
   if (rep.result.failure) {

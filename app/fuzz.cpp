@@ -1,5 +1,6 @@
 // app/fuzz.cpp — campaigns, exploration and shrinking on top of app::run_scenario.
 #include "app/fuzz.hpp"
+#include "app/trace_tools.hpp"
 
 #include "app/output.hpp"
 #include "model/bugs.hpp"
@@ -141,10 +142,9 @@ std::string artifact_name(const std::string& signature) {
   return fmt::format("{}-{:08x}.json", safe, static_cast<std::uint32_t>(sim::fnv1a64(signature)));
 }
 
-/// Number of Pick choices (a ready set of two or more CPUs) in a recorded choice log's text.
-std::uint64_t count_picks(const std::string& choices) {
+/// Number of Pick choices (a ready set of two or more CPUs) in a recorded choice log.
+std::uint64_t count_picks(const sim::ChoiceLog& log) {
   std::uint64_t n = 0;
-  const sim::ChoiceLog log = parse_log(choices);
   for (const auto& c : log.entries()) n += c.kind == sim::ChoiceKind::Pick ? 1 : 0;
   return n;
 }
@@ -192,12 +192,13 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   for (std::size_t i = 0; i < sc.actions.size(); ++i) drop[i] = sc.actions.size() > 1 && rng.chance(sim::Ratio{1, 4});
   if (!drop.empty() && std::all_of(drop.begin(), drop.end(), [](bool d) { return d; })) drop[0] = false;
   std::string text = sc.text;
+  Scenario variant = sc;  // the parse of `text`, kept so the last edit need not be parsed again
   unsigned max_cpu = 0;
   // A variant must stay a valid scenario: an action referenced by an expectation or a trigger
   // is kept (the removal is undone when the text no longer parses).
   auto parses = [&](const std::string& t) {
     try {
-      (void)parse_scenario(t, sc.path);
+      variant = parse_scenario(t, sc.path);
       return true;
     } catch (const ScenarioError&) {
       return false;
@@ -236,7 +237,7 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,
                            sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
                            shared ? "shared" : "locks");
-  job.sc = parse_scenario(text, sc.path);
+  job.sc = std::move(variant);
   return job;
 }
 
@@ -254,13 +255,9 @@ static std::vector<std::int64_t> monkey_points(const Scenario& sc, const FuzzOpt
   std::set<std::int64_t> times;
   std::stringstream ss(trace.str());
   std::string line;
-  while (std::getline(ss, line)) {
-    if (line.size() < 14 || line[0] != '[') continue;
-    const std::string ts = trim(line.substr(1, line.find(']') - 1));
-    const auto dot = ts.find('.');
-    if (dot == std::string::npos) continue;
-    times.insert(std::stoll(ts.substr(0, dot)) * 1'000'000'000 + std::stoll(ts.substr(dot + 1)) * 1000);
-  }
+  TraceLine tl;
+  while (std::getline(ss, line))
+    if (parse_trace_line(line, tl)) times.insert(tl.t_ns);
   std::vector<std::int64_t> all(times.begin(), times.end());
   std::vector<std::int64_t> pts;
   const std::size_t cap = 48;  // sampled evenly: cost stays linear in run length
@@ -610,7 +607,7 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
         write_artifact(b.artifact, make_artifact(sc, rep));
       }
     }
-    const sim::ChoiceLog full = parse_log(rep.choices);
+    const sim::ChoiceLog& full = rep.choices;
     const std::size_t used = nondefault_picks(prefix);
     if (used >= o.preemption_bound) continue;
     const auto& e = full.entries();
@@ -663,7 +660,7 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     RunReport rep = run_scenario(cand, opts);
     ++sum.runs;
     if (!rep.failed || !rep.signature || !(*rep.signature == target)) return false;
-    log = parse_log(rep.choices);
+    log = rep.choices;
     best = std::move(rep);
     return true;
   };

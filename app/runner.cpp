@@ -384,7 +384,7 @@ void evaluate(const Scenario& sc, RunState& st, model::Kernel& k, RunReport& rep
     rep.cpus.push_back(cs);
   }
   for (auto& ring : st.tail) rep.tail.emplace_back(ring.begin(), ring.end());
-  rep.choices = k.sim.chooser().log().to_text();
+  rep.choices = k.sim.chooser().log();
 
   rep.failed = r.failure.has_value() || r.outcome != sim::Outcome::Completed;
   const std::string kind = r.failure ? r.failure->kind : std::string(sim::to_string(r.outcome));

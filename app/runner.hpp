@@ -85,7 +85,7 @@ struct RunReport {
   std::optional<Signature> signature;  ///< set when failed or when an expectation was not met
   bool expectation_met = false;
   std::vector<std::string> unmet;  ///< why not, one line each
-  std::string choices;             ///< sim::ChoiceLog::to_text
+  sim::ChoiceLog choices;          ///< every choice the run made (ChoiceLog::to_text for artifacts)
   std::vector<CpuSummary> cpus;
   std::vector<ActionSummary> actions;
   std::map<std::string, std::int64_t> counts;
