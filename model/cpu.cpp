@@ -145,7 +145,7 @@ static void check_callback_context(unsigned cpu, int state, bool single) {
   auto& k = kernel();
   if (single || !k.sim.in_fiber()) return;
   const unsigned me = smp_processor_id();
-  const std::string name = cpuhp_state_name(state);
+  const std::string& name = cpuhp_state_name(state);
   if (cpuhp_is_atomic_state(state)) {
     if (me != cpu || !irqs_disabled())
       k.oracle("I-HP-3", fmt::format("{} for cpu{} runs on cpu{} with irqs {}", name, cpu, me,

@@ -16,11 +16,11 @@
 #pragma once
 
 #include "model/cpumask.hpp"
+#include "model/fifo.hpp"
 #include "sim/sim.hpp"
 
 #include <cerrno>
 #include <cstdlib>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -85,14 +85,14 @@ struct rq {
   task_struct* curr = nullptr;
   task_struct* idle = nullptr;
   task_struct* stop = nullptr;        ///< the stop-class task (sched_set_stop_task)
-  std::deque<task_struct*> fair;      ///< runnable fair tasks, not running
+  fifo<task_struct*> fair;      ///< runnable fair tasks, not running
   bool need_resched = false;
   bool irqs_disabled = false;         ///< the virtual IF flag (true = interrupts masked)
   int in_irq = 0;
   int in_nmi = 0;
   bool in_schedule = false;
-  std::deque<pending_irq> pending;
-  std::deque<pending_irq> pending_nmi;
+  fifo<pending_irq> pending;
+  fifo<pending_irq> pending_nmi;
   bool tick_pending = false;
   sim::EventId tick_ev;
   bool tick_stopped = true;           ///< NO_HZ idle: no tick while idle

@@ -5,9 +5,9 @@
 // SIM: raw_spin_lock_irqsave takes `flags` by reference (the kernel's is a macro on an lvalue).
 #pragma once
 
+#include "model/fifo.hpp"
 #include "model/kernel.hpp"
 
-#include <deque>
 
 namespace model {
 
@@ -31,7 +31,7 @@ bool raw_spin_is_locked(const raw_spinlock_t* l);
 struct mutex {
   explicit mutex(const char* cls = "mutex") : name(cls) {}
   task_struct* owner = nullptr;
-  std::deque<task_struct*> waiters;
+  fifo<task_struct*> waiters;
   const char* name;
   sim::Watched<int> released{0, "mutex.released"};  ///< bumped at unlock: trylock spinners watch it
 };
@@ -43,7 +43,7 @@ bool mutex_is_locked(const mutex* m);
 struct completion {
   explicit completion(const char* cls = "completion") : wait_lock(cls) {}
   unsigned done = 0;
-  std::deque<task_struct*> waiters;
+  fifo<task_struct*> waiters;
   raw_spinlock_t wait_lock;
   sim::Watched<int> completed{0, "completion.done"};  ///< bumped at complete: completion_done pollers watch it
 };
@@ -72,7 +72,7 @@ struct percpu_rw_semaphore {
   int readers = 0;
   task_struct* writer = nullptr;
   bool writer_waiting = false;
-  std::deque<task_struct*> waiters;
+  fifo<task_struct*> waiters;
   const char* name;
 };
 void percpu_down_read(percpu_rw_semaphore* s);

@@ -2,7 +2,7 @@
 // cpu_stopper threads (migration/N, stop class, selfparking smpboot threads), the queueing
 // primitives, the stop_* API and multi_cpu_stop's state machine. Every I-SM invariant of the
 // spec (§6.1) is checked where the kernel would break it; violations stop the run.
-// SIM: works are kept in a std::deque per stopper plus an on_list flag (the kernel's list_head).
+// SIM: works are kept in a fifo per stopper plus an on_list flag (the kernel's list_head).
 // SIM: `caller` is a string naming the API entry point instead of a return address.
 // Not modelled: the !CONFIG_SMP variants, s390's stop_machine_yield override.
 #include "model/stop_machine.hpp"

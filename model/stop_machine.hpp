@@ -4,9 +4,9 @@
 // state machine. The I-SM invariants of the spec (§6.1) are checked as the code runs.
 #pragma once
 
+#include "model/fifo.hpp"
 #include "model/smpboot.hpp"
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <string>
@@ -73,7 +73,7 @@ struct cpu_stopper {
   task_struct* thread = nullptr;
   raw_spinlock_t lock{"cpu_stopper.lock"};
   bool enabled = false;
-  std::deque<cpu_stop_work*> works;
+  fifo<cpu_stop_work*> works;
   cpu_stop_work stop_work;
   const char* caller = nullptr;
   const char* fn = nullptr;
