@@ -127,7 +127,6 @@ struct Job {
 struct Done {
   FuzzResult res;
   std::optional<Artifact> artifact;
-  std::map<std::string, std::uint64_t> probes;
 };
 
 std::string signature_of(const RunReport& rep) {
@@ -401,7 +400,9 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     return k_est.k();
   };
 
-  auto worker = [&] {
+  // Each worker counts probe hits in its own map, merged when it stops; the shared map learns a
+  // name as soon as a worker first sees it (for the progress line). Little is done under `mu`.
+  auto worker = [&](std::map<std::string, std::uint64_t>& hits) {
     for (;;) {
       if (stop) return;
       const std::size_t i = next++;
@@ -434,7 +435,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.steps = rep.result.steps;
       if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = count_picks(rep.choices);
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
-      d.probes = rep.result.probes;
+      bool new_probe = false;
+      for (const auto& [p, n] : rep.result.probes) {
+        auto [it, fresh] = hits.try_emplace(p, 0);
+        it->second += n;
+        new_probe |= fresh;
+      }
       // Only a run that may become its signature's artifact is run again in full: a bucket's
       // best steps and first seed only decrease, so a run that is not better now never will be.
       bool may_be_best = d.res.failed;
@@ -451,15 +457,17 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
           throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
         d.artifact = make_artifact(job.sc, full);
       }
-      std::lock_guard<std::mutex> lock(mu);
       nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
                           {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},
                           {"wall_s", d.res.wall_s}};
       if (d.res.picks) j["picks"] = d.res.picks;
-      results_out << j.dump() << "\n" << std::flush;  // a SIGKILL loses no finished run
+      const std::string line = j.dump();
+      std::lock_guard<std::mutex> lock(mu);
+      results_out << line << "\n" << std::flush;  // a SIGKILL loses no finished run
       if (!results_out)
         throw std::runtime_error(fmt::format("{}: cannot append a result: {}", results_path, std::strerror(errno)));
-      for (const auto& [p, n] : d.probes) probes[p] += n;
+      if (new_probe)
+        for (const auto& [p, n] : hits) probes.try_emplace(p, 0);
       if (d.res.failed) {
         auto& b = buckets[d.res.signature];
         const bool better = b.count == 0 || d.res.steps < b.best_steps ||
@@ -479,7 +487,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       }
       picks_at[i] = d.res.picks;
       mark_ended(i);
-      results.push_back(d.res);
+      results.push_back(std::move(d.res));
       ++finished;
       if (std::chrono::duration<double>(Clock::now() - last_print).count() >= (o.progress_tty ? 0.2 : 2.0)) {
         last_print = Clock::now();
@@ -491,14 +499,17 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   // is rethrown here, on the calling thread, once every worker has stopped.
   std::exception_ptr error;
   auto guarded = [&] {
+    std::map<std::string, std::uint64_t> hits;
     try {
-      worker();
+      worker(hits);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();
       stop = true;
       gen_cv.notify_all();  // the failed run never ends: release workers waiting for its generation
     }
+    std::lock_guard<std::mutex> lock(mu);
+    for (const auto& [p, n] : hits) probes[p] += n;
   };
   std::vector<std::thread> pool;
   for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(guarded);
