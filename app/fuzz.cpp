@@ -349,6 +349,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   };
 
   std::mutex mu;
+  std::string append_error;  // set (under mu) by the first failed results.jsonl append
   std::ofstream results_out(results_path, std::ios::app);
   if (!results_out) throw std::runtime_error(fmt::format("{}: cannot write: {}", results_path, std::strerror(errno)));
   std::map<std::string, FuzzBucket> buckets;
@@ -463,9 +464,14 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       if (d.res.picks) j["picks"] = d.res.picks;
       const std::string line = j.dump();
       std::lock_guard<std::mutex> lock(mu);
-      results_out << line << "\n" << std::flush;  // a SIGKILL loses no finished run
-      if (!results_out)
-        throw std::runtime_error(fmt::format("{}: cannot append a result: {}", results_path, std::strerror(errno)));
+      // The first failed append names its errno; a worker that finds the stream already failed
+      // (before the first one's error is recorded) repeats that message, not its own errno.
+      if (append_error.empty()) {
+        results_out << line << "\n" << std::flush;  // a SIGKILL loses no finished run
+        if (!results_out)
+          append_error = fmt::format("{}: cannot append a result: {}", results_path, std::strerror(errno));
+      }
+      if (!append_error.empty()) throw std::runtime_error(append_error);
       if (new_probe)
         for (const auto& [p, n] : hits) probes.try_emplace(p, 0);
       if (d.res.failed) {

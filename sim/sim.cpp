@@ -607,7 +607,7 @@ RunResult Sim::run() {
     }
   }
   for (const auto& l : lanes_) r.lanes.push_back(l.stats);
-  r.probes.insert(probes_.begin(), probes_.end());
+  r.probes = std::move(probes_);  // run() happens once: the counts move to the result
   return r;
 }
 

@@ -104,7 +104,7 @@ struct RunResult {
   std::optional<std::uint64_t> replay_diverged_at;
   std::string replay_divergence;
   std::vector<LaneStats> lanes;
-  std::map<std::string, std::uint64_t> probes;  ///< coverage probe hits
+  std::map<std::string, std::uint64_t, std::less<>> probes;  ///< coverage probe hits
 };
 
 class WatchedBase;

@@ -172,6 +172,7 @@ TEST_CASE("output: a full disk during a fuzz campaign (results.jsonl append, art
     auto r = smpsim_with_file_limit({"fuzz", apptest::scenario_path("default"), "--runs", "20", "--strategy", "random",
                                      "--jobs", jobs, "--out", out1},
                                     400);
+    INFO("jobs ", std::string(jobs), ", stderr: ", r.err);
     CHECK(r.status == 2);
     CHECK(contains(r.err, out1 + "/results.jsonl: cannot append a result: File too large"));
     // B4 fails in its first run; its artifact (scenario text and choice log) is about 1.5 KB.
