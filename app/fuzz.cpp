@@ -1,8 +1,8 @@
 // app/fuzz.cpp — campaigns, exploration and shrinking on top of app::run_scenario.
 #include "app/fuzz.hpp"
-#include "app/trace_tools.hpp"
 
 #include "app/output.hpp"
+#include "app/trace_tools.hpp"
 #include "model/bugs.hpp"
 #include "model/coverage.hpp"
 #include "sim/rng.hpp"

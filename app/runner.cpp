@@ -276,6 +276,7 @@ std::string_view payload_of(const sim::TraceContext& ctx, std::string_view line)
 
 // A trace line's event, parsed at most once however many triggers look at it.
 struct ParsedLine {
+  ParsedLine(const sim::TraceContext& c, std::string_view l) : ctx(c), line(l) {}
   const sim::TraceContext& ctx;
   std::string_view line;
   bool parsed = false, ok = false;
@@ -305,7 +306,7 @@ void on_trace_line(RunState& st, const sim::TraceContext& ctx, std::string_view 
     if (ring.size() > st.opts.tail_lines) ring.pop_front();
   }
   if (!st.armed) return;
-  ParsedLine pl{ctx, line, false, false, {}, {}};
+  ParsedLine pl(ctx, line);
   for (auto& ar : st.acts) {
     if (!ar.a->on || ar.fired || !trigger_matches(*ar.a->on, pl)) continue;
     if (++ar.matches < ar.a->on->nth) continue;

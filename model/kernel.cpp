@@ -16,7 +16,9 @@ namespace model {
 
 constinit thread_local Kernel* tl_kernel = nullptr;
 
-void no_kernel_on_thread() { SIM_ASSERT_MSG(false, "no simulated kernel on this thread"); std::abort(); }
+void no_kernel_on_thread() {
+  sim::assert_fail("tl_kernel != nullptr", __FILE__, __LINE__, "no simulated kernel on this thread");
+}
 
 namespace {
 
@@ -26,7 +28,6 @@ sim::Config engine_config(const KernelConfig& cfg) {
   return c;
 }
 }  // namespace
-
 
 Kernel::Kernel(KernelConfig c)
     : cfg(std::move(c)), knobs(cfg.knobs), sim(engine_config(cfg)), nr_cpu_ids(cfg.nr_cpus) {

@@ -20,7 +20,6 @@
 #include "sim/sim.hpp"
 
 #include <cerrno>
-#include <cstdlib>
 #include <functional>
 #include <memory>
 #include <string>

@@ -12,13 +12,10 @@ namespace model {
 
 Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
   for (const CacheEntry& e : cache_)
-    if (e.name == cls && e.subclass == subclass && std::strcmp(names_[e.id].c_str(), cls) == 0) return e.id;
+    if (e.name == cls && e.subclass == subclass && std::strcmp(classes_[e.id].name.c_str(), cls) == 0) return e.id;
   std::string key = subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass);
   auto [it, fresh] = by_key_.try_emplace(key, static_cast<ClassId>(classes_.size()));
-  if (fresh) {
-    classes_.push_back(Class{std::move(key), {}});
-    names_.emplace_back(cls);
-  }
+  if (fresh) classes_.push_back(Class{cls, std::move(key), {}});
   // Drop entries whose address now holds other text, then remember this address.
   std::erase_if(cache_, [&](const CacheEntry& e) { return e.name == cls && e.subclass == subclass; });
   cache_.push_back(CacheEntry{cls, subclass, it->second});

@@ -30,6 +30,7 @@ class Lockdep {
   // Classes are numbered in the order a run first takes them, so ids are deterministic.
   // Out-edges are kept sorted by key so a reported chain does not depend on the ids.
   struct Class {
+    std::string name;  // the lock's name (key without the subclass)
     std::string key;
     std::vector<ClassId> out;
   };
@@ -47,7 +48,6 @@ class Lockdep {
   bool reachable(ClassId from, ClassId to, std::vector<ClassId>& path) const;
 
   std::vector<Class> classes_;
-  std::vector<std::string> names_;  // the lock name of each class (without the subclass)
   std::vector<CacheEntry> cache_;
   std::map<std::string, ClassId> by_key_;
 };

@@ -8,7 +8,6 @@
 #include "model/fifo.hpp"
 #include "model/kernel.hpp"
 
-
 namespace model {
 
 inline constexpr int SINGLE_DEPTH_NESTING = 1;

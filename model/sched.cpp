@@ -14,8 +14,7 @@ namespace model {
 
 
 void not_in_cpu_context() {
-  SIM_ASSERT_MSG(false, "smp_processor_id() outside a CPU context");
-  std::abort();
+  sim::assert_fail("s.in_fiber()", __FILE__, __LINE__, "smp_processor_id() outside a CPU context");
 }
 
 unsigned task_cpu(const task_struct* p) { return p->cpu; }

@@ -74,6 +74,9 @@ Sim::Sim(Config cfg)
   SIM_ASSERT(cfg_.lanes >= 1);
   tl_current = this;
   lanes_.resize(cfg_.lanes);
+  // The ready heap never holds more than every lane: the step loop's scratch is sized once.
+  ready_scratch_.resize(cfg_.lanes);
+  bfs_scratch_.resize(cfg_.lanes);
   for (auto& l : lanes_) l.state = LaneState::Halted;
   trace_ = std::make_unique<Trace>([this] { return trace_context(); });
 }
@@ -475,9 +478,7 @@ std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   // Every heap index is a candidate at most once, so n slots suffice (`out` has room for every
   // lane); writes are branch-free (a slot is kept by advancing m) and the excess over cap is cut
   // after the last level.
-  std::vector<std::uint32_t>& idx = bfs_scratch_;
-  if (idx.size() < n) idx.resize(n);
-  std::uint32_t* const at = idx.data();
+  std::uint32_t* const at = bfs_scratch_.data();
   const Time* const clock = heap_clock_.data();
   const LaneId* const lane = heap_.data();
   std::size_t m = 0;
@@ -655,7 +656,6 @@ void Sim::run_loop(RunResult& r) {
       Time bound = t_ready + cfg_.skew;
       if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
       const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
-      if (ready_scratch_.size() < lanes_.size()) ready_scratch_.resize(lanes_.size());
       const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
       if (m > 1) {
         // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.

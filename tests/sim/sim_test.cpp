@@ -266,12 +266,19 @@ TEST_CASE("sim: a deadlock is reported with each fiber's state") {
   CHECK(r.failure->message.find("halted") != std::string::npos);
 }
 
-TEST_CASE("sim: a livelock (everyone spins, nobody writes) is reported") {
+namespace {
+// Spinners park after 10 ms without a write; a second of that with nobody running is a livelock.
+Config livelock_config(std::uint32_t lanes) {
   Config cfg;
-  cfg.lanes = 2;
+  cfg.lanes = lanes;
   cfg.relax_timeout = 10_ms;
   cfg.livelock_after = 1_s;
-  Sim s(cfg);
+  return cfg;
+}
+}  // namespace
+
+TEST_CASE("sim: a livelock (everyone spins, nobody writes) is reported") {
+  Sim s(livelock_config(2));
   Watched<int> a(0, "flag_a"), b(0, "flag_b");
   const FiberId fa = s.spawn("spin-a", [&] { while (b.load() == 0) s.relax(); }, {.essential = true});
   const FiberId fb = s.spawn("spin-b", [&] { while (a.load() == 0) s.relax(); }, {.essential = true});
@@ -285,11 +292,7 @@ TEST_CASE("sim: a livelock (everyone spins, nobody writes) is reported") {
 }
 
 TEST_CASE("sim: a spinner parking after a failure does not turn the failure into a livelock") {
-  Config cfg;
-  cfg.lanes = 1;
-  cfg.relax_timeout = 10_ms;
-  cfg.livelock_after = 1_s;
-  Sim s(cfg);
+  Sim s(livelock_config(1));
   Watched<int> flag(0, "flag");
   const FiberId f = s.spawn("fails-then-spins", [&] {
     s.yield_point(2_s);  // long enough since the last write for the livelock check to be due
