@@ -65,7 +65,9 @@ Kernel::Kernel(KernelConfig c)
 }
 
 Kernel::~Kernel() {
-  tl_kernel = nullptr;  // fibers unwound by ~Sim must not reach into a half-destroyed kernel
+  // The threads' frames point into the members below: they end while those still exist.
+  sim.end_fibers();
+  tl_kernel = nullptr;
 }
 
 void Kernel::oracle(const std::string& id, const std::string& message, const std::string& place) {

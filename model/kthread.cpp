@@ -27,7 +27,11 @@ static void kthread_parkme_(kthread* self) {
     // on the task being parked once it is switched out.
     preempt_disable();
     complete(&self->parked);
-    schedule_preempt_disabled();
+    {
+      sim::Sim::QuietExit quiet;
+      schedule_preempt_disabled();
+    }
+    if (sim::Sim::ending()) return;
     preempt_enable();
   }
   set_current_state(TASK_RUNNING);
@@ -48,7 +52,9 @@ task_struct* kthread_create_on_cpu(std::function<int(void*)> threadfn, void* dat
     int ret = -EINTR;
     if (!(self->flags & KTHREAD_SHOULD_STOP)) {
       kthread_parkme_(self);
+      if (sim::Sim::ending()) return;
       ret = self->threadfn(self->data);
+      if (sim::Sim::ending()) return;
     }
     self->result = ret;
     complete(&self->exited);

@@ -92,7 +92,11 @@ static int rcu_gp_kthread(void*) {
         break;
       }
       k.sim.set_wait_reason(current->fiber, "S rcu_gp_kthread idle");
-      schedule();
+      {
+        sim::Sim::QuietExit quiet;
+        schedule();
+      }
+      if (sim::Sim::ending()) return 0;
     }
     rcu_gp_init();
     while (!cpumask_empty(&G().qsmask)) {

@@ -268,6 +268,9 @@ void schedule() {
   if (next != prev) {
     k.sim.advance(k.sim.step_cost());
     context_switch(r, prev, next);
+    // SIM: the run is over and this task, switched out in an idle loop, ends by returning
+    // (sim::Sim::QuietExit); its caller returns too.
+    if (sim::Sim::ending()) return;
     r = this_rq();  // we may resume on another CPU after a re-bind
   }
   r->in_schedule = false;
@@ -284,6 +287,7 @@ void schedule_tail() {
 void schedule_preempt_disabled() {
   preempt_enable_no_resched();
   schedule();
+  if (sim::Sim::ending()) return;
   preempt_disable();
 }
 
@@ -412,7 +416,11 @@ static void do_idle(unsigned cpu) {
       if (cpuhp_idle_work(cpu)) continue;  // an offline CPU boots or reports itself dead here
       tick_stop(cpu);
       if (k.rcu) rcu_idle_enter(cpu);
-      k.sim.halt();
+      {
+        sim::Sim::QuietExit quiet;
+        k.sim.halt();
+      }
+      if (sim::Sim::ending()) return;
       if (k.rcu) rcu_idle_exit(cpu);
       // NO_HZ: the interrupt that ends an idle period runs the tick's bookkeeping if a tick
       // period has passed (tick_nohz_idle_exit / tick_sched_timer).
@@ -422,7 +430,11 @@ static void do_idle(unsigned cpu) {
         raise_irq(cpu, "tick", [cpu] { scheduler_tick(cpu); });
       }
     }
-    schedule();
+    {
+      sim::Sim::QuietExit quiet;
+      schedule();
+    }
+    if (sim::Sim::ending()) return;
   }
 }
 

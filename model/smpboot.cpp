@@ -55,6 +55,7 @@ static int smpboot_thread_fn(void* data) {
         trace_sb("smpboot.park", td);
       }
       kthread_parkme();
+      if (sim::Sim::ending()) return 0;
       continue;
     }
     check_cpu(td, "thread_fn");
@@ -82,7 +83,11 @@ static int smpboot_thread_fn(void* data) {
     if (!td->setup_ran) k.oracle("I-SB-1", "thread_fn before setup", "smpboot_thread_fn:thread_fn");
     if (!ht->thread_should_run(td->cpu)) {
       preempt_enable_no_resched();
-      schedule();
+      {
+        sim::Sim::QuietExit quiet;
+        schedule();
+      }
+      if (sim::Sim::ending()) return 0;
     } else {
       set_current_state(TASK_RUNNING);
       preempt_enable();

@@ -61,7 +61,7 @@ struct Fiber::Impl {
     try {
       if (!owner->kill_requested_) body();
     } catch (const FiberKilled&) {
-      // Normal end of a killed fiber.
+      owner->unwound_ = true;  // normal end of a killed fiber
     } catch (const std::exception& e) {
       owner->failed_ = true;
       owner->error_ = e.what();
@@ -122,10 +122,16 @@ void Fiber::resume() {
 
 void Fiber::yield() {
   SIM_ASSERT(running_);
+  // After a quiet return, the fiber was to run to its end: a further yield would hand control
+  // back to kill() with the fiber unfinished.
+  if (kill_requested_ && std::uncaught_exceptions() == 0) throw FiberKilled{};
   impl_->before_switch_to_caller(false);
   impl_->caller = std::move(impl_->caller).resume();
   impl_->after_switch_into_fiber();
-  if (kill_requested_) throw FiberKilled{};
+  if (kill_requested_) {
+    if (!quiet_exit_) throw FiberKilled{};
+    quiet_exit_ = false;
+  }
 }
 
 void Fiber::kill() {

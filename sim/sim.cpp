@@ -82,19 +82,41 @@ Sim::Sim(Config cfg)
 }
 
 Sim::~Sim() {
+  end_fibers();
+  fibers_.clear();
+  trace_.reset();
+  tl_current = prev_current_;
+}
+
+std::size_t Sim::end_fibers() {
+  SIM_ASSERT_MSG(!in_fiber(), "end_fibers() from inside a fiber");
   tearing_down_ = true;
+  std::size_t unwound = 0;
   for (auto& f : fibers_) {
     if (!f->fiber->finished()) {
       running_ = static_cast<FiberId>(&f - fibers_.data());
       running_lane_ = f->lane;
       f->fiber->kill();
+      if (f->fiber->unwound()) ++unwound;
     }
   }
   running_ = kNoFiber;
   running_lane_ = kNoLane;
-  fibers_.clear();
-  trace_.reset();
-  tl_current = prev_current_;
+  return unwound;
+}
+
+bool Sim::ending() { return tl_current != nullptr && tl_current->tearing_down_; }
+
+Sim::QuietExit::QuietExit() : fiber_(nullptr) {
+  Sim& s = current();
+  if (!s.in_fiber()) return;
+  fiber_ = s.fibers_[s.running_]->fiber.get();
+  prev_ = fiber_->quiet_exit();
+  fiber_->set_quiet_exit(true);
+}
+
+Sim::QuietExit::~QuietExit() {
+  if (fiber_ != nullptr) fiber_->set_quiet_exit(prev_);
 }
 
 Sim* Sim::current_or_null() { return tl_current; }

@@ -125,6 +125,28 @@ class Sim {
   static Sim* current_or_null();
   static Sim& current();
 
+  /// Ends every fiber still alive (the destructor does it too, but an owner whose fibers'
+  /// frames refer to its other members calls it first, while they exist). Returns how many
+  /// ended by unwinding their stacks rather than by a quiet return (QuietExit).
+  std::size_t end_fibers();
+  /// True while end_fibers() runs on this thread: code resumed out of a QuietExit scope must
+  /// then return to its fiber body's end, reaching no further interleaving point.
+  static bool ending();
+  /// Fiber side: at the end of the run, a fiber suspended inside this scope is ended by its
+  /// suspension returning (ending() is then true) instead of an exception unwinding every
+  /// frame. For the idle loops every thread sits in when a run ends.
+  class QuietExit {
+   public:
+    QuietExit();
+    ~QuietExit();
+    QuietExit(const QuietExit&) = delete;
+    QuietExit& operator=(const QuietExit&) = delete;
+
+   private:
+    Fiber* fiber_;
+    bool prev_ = false;
+  };
+
   const Config& config() const { return cfg_; }
   std::uint32_t lane_count() const { return static_cast<std::uint32_t>(lanes_.size()); }
 

@@ -132,3 +132,31 @@ TEST_CASE("coverage: a hotplug cycle with a stop_machine reaches the named probe
     CHECK(std::find(all.begin(), all.end(), name) != all.end());  // every probe hit is a declared one
   }
 }
+
+TEST_CASE("teardown: every thread left idle at the end of a run ends by returning, none by unwinding (cpus=4)") {
+  // Idle loops, active and parked smpboot threads, the RCU grace-period thread: the quiet end
+  // (sim::Sim::QuietExit) covers every place a thread waits once a run is over.
+  SimFixture t({.cpus = 4});
+  const auto r = t.run([&] {
+    REQUIRE(stop_machine([](void*) { return 0; }, nullptr, nullptr) == 0);
+    synchronize_rcu();
+    REQUIRE(cpu_down(3) == 0);  // its threads stay parked
+    REQUIRE(cpu_down(2) == 0);
+    REQUIRE(cpu_up(2) == 0);
+  });
+  CHECK_PASSED(t, r);
+  std::size_t alive = 0;
+  for (sim::FiberId f = 0; f < t.k().sim.fiber_count(); ++f) alive += t.k().sim.fiber_finished(f) ? 0 : 1;
+  CHECK(alive >= 4 * 3);  // an idle task and at least two smpboot threads per CPU
+  CHECK(t.k().sim.end_fibers() == 0);
+  for (sim::FiberId f = 0; f < t.k().sim.fiber_count(); ++f) CHECK(t.k().sim.fiber_finished(f));
+}
+
+TEST_CASE("teardown: a thread blocked outside an idle loop (a deadlock) is still ended, by unwinding") {
+  SimFixture t({.cpus = 2});
+  completion never;
+  init_completion(&never);
+  const auto r = t.run([&] { wait_for_completion(&never); });
+  CHECK(r.outcome == sim::Outcome::Deadlock);
+  CHECK(t.k().sim.end_fibers() == 1);  // init, in wait_for_completion
+}

@@ -79,6 +79,76 @@ TEST_CASE("sim: a suspended fiber is unwound at teardown, running its destructor
   CHECK(destroyed == 1);
 }
 
+TEST_CASE("sim: a fiber halted inside QuietExit ends at teardown by its halt returning, without unwinding") {
+  int destroyed = 0;
+  bool returned = false, saw_ending = false;
+  {
+    struct Guard {
+      int* n;
+      ~Guard() { ++*n; }
+    };
+    Sim s(Config{});
+    const FiberId f = s.spawn("idler", [&] {
+      Guard g{&destroyed};
+      {
+        Sim::QuietExit quiet;
+        s.halt();  // never kicked
+      }
+      returned = true;
+      saw_ending = Sim::ending();
+    });
+    s.set_current(0, f);
+    CHECK(s.run().outcome == Outcome::Completed);
+    CHECK_FALSE(returned);
+    CHECK(s.end_fibers() == 0);  // ended quietly
+    CHECK(returned);
+    CHECK(saw_ending);
+    CHECK(destroyed == 1);  // its frame's destructors ran on the normal return
+    CHECK(s.fiber_finished(f));
+    CHECK(s.stack_pool().outstanding() == 0);
+    CHECK(s.end_fibers() == 0);  // nothing left to end
+  }
+  CHECK(destroyed == 1);
+}
+
+TEST_CASE("sim: a fiber that halts outside QuietExit, or goes on to another interleaving point after a quiet return, is unwound") {
+  int after_point = 0;
+  Config cfg;
+  cfg.lanes = 2;
+  Sim s(cfg);
+  const FiberId plain = s.spawn("plain", [&s] { s.halt(); });
+  const FiberId careless = s.spawn("careless", [&s, &after_point] {
+    {
+      Sim::QuietExit quiet;
+      s.halt();
+    }
+    s.point();  // ignores Sim::ending(): this throws FiberKilled instead of returning
+    ++after_point;
+  });
+  s.set_current(0, plain);
+  s.set_current(1, careless);
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(s.end_fibers() == 2);
+  CHECK(after_point == 0);
+  CHECK(s.fiber_finished(plain));
+  CHECK(s.fiber_finished(careless));
+}
+
+TEST_CASE("sim: QuietExit scopes nest: leaving the inner one keeps the outer one's quiet exit") {
+  bool returned = false;
+  Sim s(Config{});
+  const FiberId f = s.spawn("nested", [&] {
+    Sim::QuietExit outer;
+    { Sim::QuietExit inner; }
+    s.halt();
+    returned = Sim::ending();
+  });
+  s.set_current(0, f);
+  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(s.end_fibers() == 0);
+  CHECK(returned);
+}
+
 TEST_CASE("sim: two runs with one seed give equal trace hashes, a different seed changes the choice log") {
   Config cfg;
   cfg.lanes = 4;
