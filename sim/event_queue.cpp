@@ -8,6 +8,7 @@ namespace sim {
 
 namespace {
 constexpr std::size_t kMaxLiveEvents = std::size_t{1} << 26;
+constexpr std::size_t kSweepMin = 64;
 }
 
 EventId EventQueue::push(Time when, Callback fn, bool background) {
@@ -46,7 +47,15 @@ void EventQueue::release(std::uint32_t slot) {
 }
 
 void EventQueue::cancel(EventId id) {
-  if (pending(id)) release(id.slot);
+  if (!pending(id)) return;
+  release(id.slot);
+  // Cancelled entries stay in the heap until they surface; when they are most of it (parked
+  // spinners cancel a timeout at every wake-up), they are swept at once. Pop order depends only
+  // on (when, seq), a total order, so rebuilding the heap changes nothing that runs.
+  if (heap_.size() >= kSweepMin && heap_.size() > 2 * live_) {
+    std::erase_if(heap_, [this](const Entry& e) { return !slots_[e.slot].live || slots_[e.slot].gen != e.gen; });
+    std::make_heap(heap_.begin(), heap_.end(), later);
+  }
 }
 
 void EventQueue::drop_dead_top() {

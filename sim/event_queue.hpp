@@ -35,6 +35,8 @@ class EventQueue {
   std::size_t live_count() const { return live_; }
   std::size_t foreground_count() const { return foreground_; }
   std::uint64_t pushed_total() const { return seq_next_; }
+  /// Heap entries, cancelled ones not yet swept included.
+  std::size_t heap_entries() const { return heap_.size(); }
 
  private:
   struct Entry {

@@ -493,6 +493,11 @@ void Sim::heap_update(LaneId l) {
 // of the next level are the children of this level's ready nodes, all inside one index range,
 // scanned contiguously when it is dense and child by child when it is not, so the cost stays
 // O(cap) however the ready nodes are spread.
+namespace {
+// Below this many ready lanes, one contiguous pass over the heap beats the level-by-level walk.
+constexpr std::size_t kScanWholeHeap = 64;
+}  // namespace
+
 std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   const std::size_t n = heap_.size();
   if (n == 0 || heap_clock_[0] > bound || cap == 0) return 0;
@@ -504,6 +509,15 @@ std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   const Time* const clock = heap_clock_.data();
   const LaneId* const lane = heap_.data();
   std::size_t m = 0;
+  if (n <= kScanWholeHeap) {
+    // A node is never earlier than its parent, so the ready nodes are exactly those at or below
+    // the bound, and index order is breadth-first order: a small heap is scanned whole.
+    for (std::size_t c = 0; c < n; ++c) {
+      out[m] = lane[c];
+      m += clock[c] <= bound ? 1 : 0;
+    }
+    return std::min(m, cap);
+  }
   auto consider = [&](std::size_t c) {
     at[m] = static_cast<std::uint32_t>(c);
     out[m] = lane[c];

@@ -256,6 +256,7 @@ bool Trace::enabled(std::string_view subsys, Level level) { return consumer(subs
 void Trace::add_sink(std::shared_ptr<spdlog::sinks::sink> sink) {
   sink->set_formatter(std::make_unique<SimFormatter>(impl_->context));
   impl_->sinks.push_back(sink);
+  attached_ = true;
   for (auto& s : impl_->subsystems) impl_->attach(*s, sink);
 }
 
@@ -267,6 +268,7 @@ void Trace::add_jsonl_sink(std::ostream& os) { add_sink(std::make_shared<JsonlSi
 
 void Trace::add_observer(std::function<void(const TraceContext&, std::string_view)> fn) {
   impl_->observers.push_back(std::move(fn));
+  attached_ = true;
 }
 
 void Trace::emit(std::string_view subsys, Level level, std::string_view name, std::string_view fields) {

@@ -88,6 +88,7 @@ class Trace {
   template <class... Args>
   void event(std::string_view subsys, Level level, std::string_view name, fmt::format_string<Args...> f,
              Args&&... args) {
+    if (!hashing_ && !attached_) return;  // the campaign case, decided without a call
     Sink* to = consumer(subsys, level);
     if (to == nullptr) return;
     fmt::memory_buffer buf;
@@ -108,6 +109,7 @@ class Trace {
 
   std::unique_ptr<Impl> impl_;
   bool hashing_ = true;
+  bool attached_ = false;  ///< a sink or an observer was added
   std::uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
 

@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <vector>
 
 using namespace sim;
@@ -69,4 +70,28 @@ TEST_CASE("event queue: background events are not counted as foreground work") {
   CHECK(q.foreground_count() == 0);
   q.push(Time::zero(), [] {});
   CHECK(q.foreground_count() == 1);
+}
+
+TEST_CASE("event queue: cancelling most events sweeps them out, and the others still run in (time, insertion) order") {
+  EventQueue q;
+  std::vector<EventId> ids;
+  std::vector<std::pair<std::int64_t, int>> expected;  // (time, insertion index) of the survivors
+  std::vector<int> order;
+  for (int i = 0; i < 400; ++i) {
+    const std::int64_t t = (i * 7919) % 97;  // many equal times, out of insertion order
+    ids.push_back(q.push(Time::from_ns(t), [&order, i] { order.push_back(i); }));
+    if (i % 5 == 0) expected.emplace_back(t, i);
+  }
+  for (int i = 0; i < 400; ++i)
+    if (i % 5 != 0) q.cancel(ids[static_cast<std::size_t>(i)]);
+  CHECK(q.live_count() == 80);
+  CHECK(q.heap_entries() <= 2 * 80);  // swept: not 400 entries waiting to surface
+  std::sort(expected.begin(), expected.end());
+  Time when;
+  EventQueue::Callback fn;
+  while (q.pop_next(when, fn)) fn();
+  std::vector<int> want;
+  for (const auto& e : expected) want.push_back(e.second);
+  CHECK(order == want);
+  CHECK(q.heap_entries() == 0);
 }
