@@ -59,7 +59,7 @@ struct Config {
   std::uint64_t max_steps = 100'000'000;
   Time max_time = Time::from_ns(3600LL * 1'000'000'000);
   Granularity granularity = Granularity::Locks;
-  std::size_t stack_bytes = 0;                    ///< 0 = default (64 KiB; 256 KiB under ASan)
+  std::size_t stack_bytes = 0;                    ///< 0 = default (64 KiB; 1 MiB under ASan)
   PolicyKind policy = PolicyKind::Fifo;
   std::uint32_t pct_depth = 3;
   std::uint64_t pct_steps = 10'000;
