@@ -120,8 +120,15 @@ struct Job {
   std::uint64_t seed = 0;
   std::string strategy;
   std::string config;
-  Scenario sc;
+  /// The campaign's scenario, or `variant` for a swarm or monkey run: a run of the campaign's
+  /// own scenario does not copy it (a copy is ~100 allocations).
+  const Scenario* sc = nullptr;
+  std::unique_ptr<Scenario> variant;
   RunOptions opts;
+  void set_variant(Scenario v) {
+    variant = std::make_unique<Scenario>(std::move(v));
+    sc = variant.get();
+  }
 };
 
 struct Done {
@@ -236,7 +243,7 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,
                            sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
                            shared ? "shared" : "locks");
-  job.sc = std::move(variant);
+  job.set_variant(std::move(variant));
   return job;
 }
 
@@ -278,7 +285,7 @@ static Job make_monkey_job(const Scenario& sc, std::uint64_t seed, const std::ve
     block += fmt::format("\n[[action]]\nname = \"monkey_up\"\ndo = \"cpu_up\"\ncpu = 0\nat = \"{}ns\"\ntarget = {}\n",
                          pts[p] + 2'000'000, victim);
   job.config = fmt::format("monkey: cpu_down({}) at {}ns{}", victim, pts[p], stay_down ? "" : ", cpu_up 2ms later");
-  job.sc = parse_scenario(scenario_append(sc.text, block), sc.path);
+  job.set_variant(parse_scenario(scenario_append(sc.text, block), sc.path));
   job.opts.strategy = sim::PolicyKind::Random;
   return job;
 }
@@ -330,7 +337,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   auto make_job = [&](std::uint64_t seed, std::uint64_t k_estimate) {
     Job job;
     job.seed = seed;
-    job.sc = sc;
+    job.sc = &sc;
     job.opts.seed = seed;
     job.opts.bugs = o.bugs;
     job.opts.pct_depth = o.pct_depth;
@@ -344,7 +351,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       case FuzzStrategy::Monkey: job = make_monkey_job(sc, seed, points, std::move(job)); break;
       case FuzzStrategy::Portfolio: break;
     }
-    job.sc.pct_steps = k_estimate;
+    job.opts.pct_steps = k_estimate;
     return job;
   };
 
@@ -426,7 +433,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       RunOptions quick = job.opts;
       quick.trace_hash = false;
       quick.tail_lines = 0;
-      RunReport rep = run_scenario(job.sc, quick);
+      RunReport rep = run_scenario(*job.sc, quick);
       Done d;
       d.res.seed = job.seed;
       d.res.strategy = job.strategy;
@@ -453,10 +460,10 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
                         (d.res.steps == it->second.best_steps && d.res.seed < it->second.first_seed);
       }
       if (may_be_best) {
-        const RunReport full = run_scenario(job.sc, job.opts);
+        const RunReport full = run_scenario(*job.sc, job.opts);
         if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps)
           throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
-        d.artifact = make_artifact(job.sc, full);
+        d.artifact = make_artifact(*job.sc, full);
       }
       nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
                           {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},

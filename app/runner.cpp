@@ -332,7 +332,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.sim.policy = o.replay ? sim::PolicyKind::Replay : rep.strategy;
   if (o.replay) kc.sim.replay = *o.replay;
   kc.sim.pct_depth = rep.pct_depth;
-  kc.sim.pct_steps = sc.pct_steps;
+  kc.sim.pct_steps = o.pct_steps.value_or(sc.pct_steps);
   kc.sim.granularity = rep.granularity;
   kc.sim.step_cost = sc.step_cost;
   kc.sim.skew = sc.skew;

@@ -28,6 +28,7 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;
   std::optional<sim::PolicyKind> strategy;  ///< fifo, random or pct
   std::optional<std::uint32_t> pct_depth;
+  std::optional<std::uint64_t> pct_steps;  ///< PCT's k (a campaign's estimate); default: the scenario's
   std::optional<sim::Granularity> granularity;
   std::vector<std::string> bugs;  ///< added to the scenario's kernel.bugs
   std::vector<std::pair<std::string, sim::Level>> log_levels;

@@ -383,9 +383,11 @@ void Sim::note_write(WatchedBase* w) {
   const Time t = now();
   last_write_ = t;
   if (w->watchers_.empty()) return;
-  auto watchers = std::move(w->watchers_);
-  w->watchers_.clear();
-  for (const auto& wt : watchers) {
+  // The list is swapped with a scratch one whose buffer the word then keeps: moving it out
+  // would free a buffer at every write and allocate one at the next spinner's park.
+  SIM_ASSERT_MSG(wake_scratch_.empty(), "note_write re-entered");
+  wake_scratch_.swap(w->watchers_);
+  for (const auto& wt : wake_scratch_) {
     FiberRec& f = *fibers_[wt.fiber];
     if (f.park_gen != wt.gen || f.lane == kNoLane) continue;
     if (lanes_[f.lane].state != LaneState::Spinning) continue;
@@ -396,6 +398,7 @@ void Sim::note_write(WatchedBase* w) {
     }
     unpark(f.lane, t + delay, false);
   }
+  wake_scratch_.clear();
 }
 
 void Sim::note_destroyed(WatchedBase* w) {

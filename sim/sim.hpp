@@ -114,6 +114,15 @@ struct SpawnOptions {
   void* user = nullptr;    ///< model's handle (e.g. its task_struct)
 };
 
+namespace detail {
+/// A spinner parked on a watched word: which fiber, and which of its parks (a stale entry is
+/// skipped).
+struct Watcher {
+  FiberId fiber;
+  std::uint64_t gen;
+};
+}  // namespace detail
+
 class Sim {
  public:
   explicit Sim(Config cfg);
@@ -325,6 +334,7 @@ class Sim {
   std::uint32_t spinning_ = 0;
   std::uint32_t waiting_ = 0;
   std::vector<LaneId> ready_scratch_;
+  std::vector<detail::Watcher> wake_scratch_;  // note_write's list of spinners to wake
   mutable std::vector<std::uint32_t> bfs_scratch_;
   bool ran_ = false;
   bool tearing_down_ = false;
@@ -348,10 +358,7 @@ class WatchedBase {
 
  private:
   friend class Sim;
-  struct Watcher {
-    FiberId fiber;
-    std::uint64_t gen;
-  };
+  using Watcher = detail::Watcher;
   std::uint64_t version_ = 0;
   mutable std::vector<Watcher> watchers_;
   const char* name_;
