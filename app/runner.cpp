@@ -336,6 +336,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.sim.granularity = rep.granularity;
   kc.sim.step_cost = sc.step_cost;
   kc.sim.skew = sc.skew;
+  kc.sim.propagation_delay_max = sc.propagation_delay;
   // A PCT run (and its replay: the artifact names the strategy) stalls the lane hit by a change
   // point (PctPolicy::stall_picked).
   if (rep.strategy == sim::PolicyKind::Pct) kc.sim.pct_stall = sc.pct_stall;

@@ -340,11 +340,12 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
 }
 
 void parse_sim(const Reader& r, Scenario& s) {
-  r.only({"granularity", "step_cost", "skew", "pct_stall", "max_steps", "max_time"}, "[sim]");
+  r.only({"granularity", "step_cost", "skew", "pct_stall", "propagation_delay", "max_steps", "max_time"}, "[sim]");
   s.granularity = *sim::granularity_from_string(r.choice("granularity", {"none", "locks", "shared"}, "locks"));
   s.step_cost = r.duration("step_cost", s.step_cost, sim::Duration::ns(1));
   s.skew = r.duration("skew", s.skew);
   s.pct_stall = r.duration("pct_stall", s.pct_stall);
+  s.propagation_delay = r.duration("propagation_delay", s.propagation_delay);
   s.max_steps = static_cast<std::uint64_t>(r.integer("max_steps", 1, kI64Max, static_cast<std::int64_t>(s.max_steps)));
   s.max_time = r.duration("max_time", s.max_time, sim::Duration::ns(1));
 }

@@ -133,6 +133,8 @@ struct Scenario {
   sim::Duration skew = sim::Duration::ns(1000);
   /// PCT runs: the longest stall of the lane hit by a change point (0 = no stall); see sim::PctPolicy.
   sim::Duration pct_stall = sim::Duration::ns(1'000'000);
+  /// Longest delay before a spinning CPU sees a write to the word it polls (0: at once).
+  sim::Duration propagation_delay = sim::Duration::ns(0);
   std::uint64_t max_steps = 100'000'000;
   sim::Duration max_time = sim::Duration::ns(3600LL * 1'000'000'000);
   // [run]

@@ -50,6 +50,7 @@ bugs = ["B18"]
 [sim]
 granularity = "shared"
 step_cost = "20ns"
+propagation_delay = "300ns"
 max_steps = 1000
 max_time = "2s"
 [run]
@@ -87,6 +88,7 @@ failure = ["I-SM-6", "hard-lockup"]
   CHECK_FALSE(s.detectors_stop_run);
   CHECK(s.bugs == std::vector<std::string>{"B18"});
   CHECK(s.granularity == sim::Granularity::Shared);
+  CHECK(s.propagation_delay == sim::Duration::ns(300));
   CHECK(s.max_steps == 1000);
   CHECK(s.seed == 16);
   CHECK(s.strategy == sim::PolicyKind::Pct);
