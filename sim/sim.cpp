@@ -356,6 +356,18 @@ TraceContext Sim::trace_context() const {
   return c;
 }
 
+void Sim::probe(std::string_view name) {
+  ProbeSlot& slot = probe_cache_[(reinterpret_cast<std::uintptr_t>(name.data()) >> 3) % kProbeCache];
+  if (slot.name != nullptr && *slot.name == name) {
+    ++*slot.count;
+    return;
+  }
+  auto it = probes_.find(name);
+  if (it == probes_.end()) it = probes_.emplace(std::string(name), 0).first;
+  ++it->second;
+  slot = ProbeSlot{&it->first, &it->second};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Watched words
 
@@ -648,6 +660,7 @@ RunResult Sim::run() {
   }
   for (const auto& l : lanes_) r.lanes.push_back(l.stats);
   r.probes = std::move(probes_);  // run() happens once: the counts move to the result
+  probe_cache_ = {};
   return r;
 }
 

@@ -24,6 +24,7 @@
 #include "sim/time.hpp"
 #include "sim/trace.hpp"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -226,11 +227,7 @@ class Sim {
   void fail(std::string kind, std::string message, std::string place = {});
   bool failed() const { return failure_.has_value(); }
   /// Coverage: counts a hit of a named probe (sorted by name when listed).
-  void probe(std::string_view name) {
-    auto it = probes_.find(name);
-    if (it == probes_.end()) it = probes_.emplace(std::string(name), 0).first;
-    ++it->second;
-  }
+  void probe(std::string_view name);
   const std::map<std::string, std::uint64_t, std::less<>>& probes() const { return probes_; }
   const std::optional<Failure>& failure() const { return failure_; }
   std::uint64_t steps() const { return steps_; }
@@ -319,6 +316,15 @@ class Sim {
   std::vector<std::unique_ptr<FiberRec>> fibers_;
   std::vector<std::pair<std::string, std::function<void()>>> checkers_;
   std::map<std::string, std::uint64_t, std::less<>> probes_;
+  // Probes hit in a spin loop are counted at nearly every step: a small cache, indexed by the
+  // name's address, skips the map walk. A hit is confirmed by comparing the text, so addresses
+  // decide only how fast a count is made, never what is counted.
+  struct ProbeSlot {
+    const std::string* name = nullptr;  // the map's key
+    std::uint64_t* count = nullptr;
+  };
+  static constexpr std::size_t kProbeCache = 64;
+  std::array<ProbeSlot, kProbeCache> probe_cache_{};
   std::function<void(LaneId, FiberId)> exit_hook_;
   std::function<void()> point_hook_;
   std::unique_ptr<Trace> trace_;

@@ -526,3 +526,15 @@ TEST_CASE("sim: a PCT run with a change-point stall replays from its choice log 
   CHECK(replayed_gap == gap);
   CHECK(replayed_log == log);
 }
+
+TEST_CASE("sim: probes are counted by name, whatever address the name is passed from") {
+  Sim s(Config{});
+  std::string buf = "alpha";
+  s.probe(buf);
+  buf[0] = 'b';  // same address and length, another name
+  s.probe(buf);
+  s.probe("alpha");
+  s.probe(std::string_view("alphabet").substr(0, 5));
+  const RunResult r = s.run();
+  CHECK(r.probes == std::map<std::string, std::uint64_t, std::less<>>{{"alpha", 3}, {"blpha", 1}});
+}
