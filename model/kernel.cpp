@@ -87,10 +87,11 @@ task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::functio
   p->pid = static_cast<int>(tasks.size());
   p->comm = std::move(comm);
   p->cpu = cpu_id;
+  p->thread_fn = std::move(body);
   // kernel: ret_from_fork() -> schedule_tail(): a new task finishes the switch that started it.
-  p->fiber = sim.spawn(p->comm, [b = std::move(body)] {
+  p->fiber = sim.spawn(p->comm, [p] {
     schedule_tail();
-    b();
+    p->thread_fn();
   }, {.essential = essential, .user = p});
   tasks.push_back(std::move(t));
   return p;

@@ -70,6 +70,9 @@ struct task_struct {
   int pending_stopper_wakes = 0;  ///< stopper works queued by this task whose wake-up is still owed (W2)
   int rcu_read_lock_nesting = 0;
   std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
+  /// SIM: what the new task runs after schedule_tail() (the kernel keeps it in the fork frame).
+  /// Kept here so the fiber's body captures only the task and needs no allocation of its own.
+  std::function<void()> thread_fn;
 };
 
 /// A pending interrupt: a name for the trace and the handler to run in hardirq context.
