@@ -42,6 +42,10 @@ Kernel::Kernel(KernelConfig c)
     *m = cpumask(nr_cpu_ids);
   rqs.resize(nr_cpu_ids);
   for (unsigned i = 0; i < nr_cpu_ids; ++i) rqs[i].cpu = i;
+  // Room for the per-CPU threads (swapper, cpuhp, migration, ...) and a few others, so the
+  // lists do not regrow while the machine boots.
+  tasks.reserve(4 * nr_cpu_ids + 8);
+  kthreads.reserve(4 * nr_cpu_ids + 8);
   lockdep = std::make_unique<Lockdep>();
   cpu = make_cpu_globals(nr_cpu_ids);
   rcu = make_rcu_globals(nr_cpu_ids);

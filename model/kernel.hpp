@@ -19,6 +19,8 @@
 #include "model/fifo.hpp"
 #include "sim/sim.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -63,7 +65,9 @@ struct task_struct {
   int preempt_count = 0;
   sim::Watched<bool> on_cpu{false, "task.on_cpu"};
   kthread* kt = nullptr;             ///< non-null for kernel threads
-  std::vector<held_lock> held_locks;
+  /// SIM: the kernel keeps a fixed array of MAX_LOCK_DEPTH (48) entries; four in place cover the
+  /// usual nesting without an allocation per task, and deeper nesting still works.
+  boost::container::small_vector<held_lock, 4> held_locks;
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
   bool acts_for_hotplug_writer = false;
   bool unbound = false;  ///< may run on any active CPU: woken onto an idle one (select_task_rq)
