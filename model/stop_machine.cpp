@@ -345,6 +345,7 @@ bool queue_stop_cpus_work(const cpumask* mask, cpu_stop_fn_t fn, void* arg, cpu_
   // queued and is cleared before the last one, as the compiler may reorder without barriers.
   if (!k.knobs.b15_in_progress_late) G().stop_cpus_in_progress.store(true);
   std::vector<unsigned> cpus;
+  cpus.reserve(cpumask_weight(mask));
   for (unsigned cpu : for_each_cpu(mask)) cpus.push_back(cpu);
   if (k.knobs.queue_order_inverted) std::reverse(cpus.begin(), cpus.end());
   for (std::size_t i = 0; i < cpus.size(); ++i) {
