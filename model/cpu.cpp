@@ -614,24 +614,25 @@ static void check_outcome(unsigned cpu, const char* op, int ret) {
   auto& k = kernel();
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   check_masks();
+  // Where a report is bucketed; formatted only when there is one.
+  const auto where = [&] { return fmt::format("{}:{}", op, cpuhp_state_name(st->state)); };
   if (st->state != st->target) {
     // Only a failed rollback or a "DEAD callback error" (both warned) may leave a CPU in between.
     if (!G().op_warned)
       k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it in {} with target {} and no warning", op, cpu, ret,
                                      cpuhp_state_name(st->state), cpuhp_state_name(st->target)),
-               fmt::format("{}:{}", op, cpuhp_state_name(st->state)));
+               where());
     return;
   }
-  const std::string where = fmt::format("{}:{}", op, cpuhp_state_name(st->state));
   if (st->state == CPUHP_ONLINE) {
     if (!cpu_online(cpu) || !cpu_active(cpu) || !stopper_of(cpu)->enabled || thread_parked(st->thread))
       k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it ONLINE but online={} active={} stopper={} cpuhp/{} {}", op,
                                      cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled, cpu,
-                                     thread_parked(st->thread) ? "parked" : "running"), where);
+                                     thread_parked(st->thread) ? "parked" : "running"), where());
   } else if (st->state == CPUHP_OFFLINE) {
     if (cpu_online(cpu) || cpu_active(cpu) || stopper_of(cpu)->enabled)
       k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it OFFLINE but online={} active={} stopper enabled={}", op,
-                                     cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled), where);
+                                     cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled), where());
   }
 }
 

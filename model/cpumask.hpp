@@ -4,19 +4,34 @@
 // SIM: masks are plain values, not watched words: reading a mask is not an interleaving point.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 namespace model {
 
 struct cpumask {
-  std::vector<std::uint64_t> bits;
-
   cpumask() = default;
-  explicit cpumask(unsigned nr) : bits((nr + 63) / 64, 0) {}
+  explicit cpumask(unsigned nr) : nwords_((nr + 63) / 64) {
+    if (nwords_ > kInlineWords) heap_.assign(nwords_, 0);
+  }
   bool operator==(const cpumask&) const = default;
-  unsigned nbits() const { return static_cast<unsigned>(bits.size() * 64); }
+  unsigned nbits() const { return nwords_ * 64; }
+  std::span<std::uint64_t> bits() { return {nwords_ > kInlineWords ? heap_.data() : inline_.data(), nwords_}; }
+  std::span<const std::uint64_t> bits() const {
+    return {nwords_ > kInlineWords ? heap_.data() : inline_.data(), nwords_};
+  }
+
+ private:
+  // SIM: the kernel sizes a mask at build time (NR_CPUS); here nr_cpu_ids is known only at run
+  // time. Masks of up to 256 CPUs keep their words inline, so the many masks a run makes and copies
+  // allocate nothing; larger ones use heap_ (inline_ then stays zero, so == still compares values).
+  static constexpr unsigned kInlineWords = 4;
+  unsigned nwords_ = 0;
+  std::array<std::uint64_t, kInlineWords> inline_{};
+  std::vector<std::uint64_t> heap_;
 };
 
 unsigned nr_cpu_ids();

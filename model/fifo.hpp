@@ -1,21 +1,25 @@
 // model/fifo.hpp — the queue behind the model's wait queues, run queues and stopper work lists.
 // SIM: the kernel links these with list_head; a std::deque would do, but it allocates a map and a
-// block as soon as it is constructed, and most queues of a run are never used. This one allocates
-// on its first push and pops from the front in amortised O(1) (a head index, compacted when it
-// passes half the storage).
+// block as soon as it is constructed, and most queues of a run are never used. This one holds
+// its first `inline_n` entries in place (a completion or a stopper rarely has more waiters or works
+// than that, and many are made per run), allocates only beyond them, and pops from the front in
+// amortised O(1) (a head index, compacted when it passes half the storage).
 #pragma once
+
+#include <boost/container/small_vector.hpp>
 
 #include <cstddef>
 #include <utility>
-#include <vector>
 
 namespace model {
 
-template <class T>
+template <class T, std::size_t inline_n = 2>
 class fifo {
+  using storage = boost::container::small_vector<T, inline_n>;
+
  public:
-  using iterator = typename std::vector<T>::iterator;
-  using const_iterator = typename std::vector<T>::const_iterator;
+  using iterator = typename storage::iterator;
+  using const_iterator = typename storage::const_iterator;
 
   bool empty() const { return head_ == v_.size(); }
   std::size_t size() const { return v_.size() - head_; }
@@ -43,7 +47,7 @@ class fifo {
   }
 
  private:
-  std::vector<T> v_;
+  storage v_;
   std::size_t head_ = 0;
 };
 

@@ -42,6 +42,10 @@ Kernel::Kernel(KernelConfig c)
     *m = cpumask(nr_cpu_ids);
   rqs.resize(nr_cpu_ids);
   for (unsigned i = 0; i < nr_cpu_ids; ++i) rqs[i].cpu = i;
+  // Room for the per-CPU threads (swapper, cpuhp, migration, ...) and a few others, so the
+  // lists do not regrow while the machine boots.
+  tasks.reserve(4 * nr_cpu_ids + 8);
+  kthreads.reserve(4 * nr_cpu_ids + 8);
   lockdep = std::make_unique<Lockdep>();
   cpu = make_cpu_globals(nr_cpu_ids);
   rcu = make_rcu_globals(nr_cpu_ids);
@@ -87,10 +91,11 @@ task_struct* Kernel::create_task(std::string comm, unsigned cpu_id, std::functio
   p->pid = static_cast<int>(tasks.size());
   p->comm = std::move(comm);
   p->cpu = cpu_id;
+  p->thread_fn = std::move(body);
   // kernel: ret_from_fork() -> schedule_tail(): a new task finishes the switch that started it.
-  p->fiber = sim.spawn(p->comm, [b = std::move(body)] {
+  p->fiber = sim.spawn(p->comm, [p] {
     schedule_tail();
-    b();
+    p->thread_fn();
   }, {.essential = essential, .user = p});
   tasks.push_back(std::move(t));
   return p;

@@ -19,6 +19,8 @@
 #include "model/fifo.hpp"
 #include "sim/sim.hpp"
 
+#include <boost/container/small_vector.hpp>
+
 #include <cerrno>
 #include <functional>
 #include <memory>
@@ -63,13 +65,18 @@ struct task_struct {
   int preempt_count = 0;
   sim::Watched<bool> on_cpu{false, "task.on_cpu"};
   kthread* kt = nullptr;             ///< non-null for kernel threads
-  std::vector<held_lock> held_locks;
+  /// SIM: the kernel keeps a fixed array of MAX_LOCK_DEPTH (48) entries; four in place cover the
+  /// usual nesting without an allocation per task, and deeper nesting still works.
+  boost::container::small_vector<held_lock, 4> held_locks;
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
   bool acts_for_hotplug_writer = false;
   bool unbound = false;  ///< may run on any active CPU: woken onto an idle one (select_task_rq)
   int pending_stopper_wakes = 0;  ///< stopper works queued by this task whose wake-up is still owed (W2)
   int rcu_read_lock_nesting = 0;
   std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf
+  /// SIM: what the new task runs after schedule_tail() (the kernel keeps it in the fork frame).
+  /// Kept here so the fiber's body captures only the task and needs no allocation of its own.
+  std::function<void()> thread_fn;
 };
 
 /// A pending interrupt: a name for the trace and the handler to run in hardirq context.

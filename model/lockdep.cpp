@@ -10,16 +10,31 @@
 
 namespace model {
 
+// Sized for the classes and lock-name addresses of a typical run, so that one rarely grows.
+Lockdep::Lockdep() {
+  classes_.reserve(32);
+  cache_.reserve(32);
+  path_.reserve(32);
+}
+
+bool Lockdep::Class::is(const char* cls, int sub) const {
+  return subclass == sub && std::strncmp(key.data(), cls, name_len) == 0 && cls[name_len] == '\0';
+}
+
 Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
   for (const CacheEntry& e : cache_)
-    if (e.name == cls && e.subclass == subclass && std::strcmp(classes_[e.id].name.c_str(), cls) == 0) return e.id;
-  std::string key = subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass);
-  auto [it, fresh] = by_key_.try_emplace(key, static_cast<ClassId>(classes_.size()));
-  if (fresh) classes_.push_back(Class{cls, std::move(key), {}});
+    if (e.name == cls && classes_[e.id].is(cls, subclass)) return e.id;
+  auto it = std::find_if(classes_.begin(), classes_.end(), [&](const Class& c) { return c.is(cls, subclass); });
+  const auto id = static_cast<ClassId>(it - classes_.begin());
+  if (it == classes_.end()) {
+    const std::size_t name_len = std::strlen(cls);
+    classes_.push_back(Class{subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass), name_len,
+                             subclass, {}});
+  }
   // Drop entries whose address now holds other text, then remember this address.
   std::erase_if(cache_, [&](const CacheEntry& e) { return e.name == cls && e.subclass == subclass; });
-  cache_.push_back(CacheEntry{cls, subclass, it->second});
-  return it->second;
+  cache_.push_back(CacheEntry{cls, subclass, id});
+  return id;
 }
 
 bool Lockdep::has_edge(ClassId from, ClassId to) const {
@@ -29,6 +44,7 @@ bool Lockdep::has_edge(ClassId from, ClassId to) const {
 
 void Lockdep::add_edge(ClassId from, ClassId to) {
   auto& out = classes_[from].out;
+  if (out.empty()) out.reserve(4);  // one allocation for the few edges a class has
   const std::string& k = classes_[to].key;
   out.insert(std::lower_bound(out.begin(), out.end(), k,
                               [&](ClassId a, const std::string& b) { return classes_[a].key < b; }),
@@ -56,10 +72,10 @@ void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_sp
       break;
     }
     if (has_edge(h.id, id)) continue;
-    std::vector<ClassId> path;
-    if (reachable(id, h.id, path)) {
+    path_.clear();
+    if (reachable(id, h.id, path_)) {
       std::string chain;
-      for (ClassId p : path) chain += (chain.empty() ? "" : " -> ") + key(p);
+      for (ClassId p : path_) chain += (chain.empty() ? "" : " -> ") + key(p);
       kernel().oracle("lockdep",
                       fmt::format("possible circular locking dependency detected: {} acquires {} while holding {}, "
                                   "but the order {} was seen before",

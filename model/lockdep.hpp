@@ -8,7 +8,6 @@
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <string>
 #include <vector>
 
@@ -20,6 +19,8 @@ class Lockdep {
  public:
   using ClassId = std::uint32_t;
 
+  Lockdep();
+
   /// Records the acquisition of `cls` (subclass 0 = none) by `t`; reports an inversion.
   void acquire(task_struct* t, const char* cls, int subclass, bool raw_spin, bool read = false);
   void release(task_struct* t, const char* cls, int subclass);
@@ -30,9 +31,11 @@ class Lockdep {
   // Classes are numbered in the order a run first takes them, so ids are deterministic.
   // Out-edges are kept sorted by key so a reported chain does not depend on the ids.
   struct Class {
-    std::string name;  // the lock's name (key without the subclass)
     std::string key;
+    std::size_t name_len;  // the lock's name is key[0, name_len) (the key without "/subclass")
+    int subclass;
     std::vector<ClassId> out;
+    bool is(const char* cls, int sub) const;
   };
   // Lock names are nearly always string literals: a lookup first tries the name's address (checked
   // against the stored text, so a reused address cannot alias another class), then the text.
@@ -47,9 +50,10 @@ class Lockdep {
   void add_edge(ClassId from, ClassId to);
   bool reachable(ClassId from, ClassId to, std::vector<ClassId>& path) const;
 
+  // A run has a few dozen classes: a miss in cache_ searches classes_ itself.
   std::vector<Class> classes_;
   std::vector<CacheEntry> cache_;
-  std::map<std::string, ClassId> by_key_;
+  std::vector<ClassId> path_;  // reachable()'s scratch, kept between acquisitions
 };
 
 }  // namespace model

@@ -21,6 +21,7 @@ std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus
   g->stoppers = std::vector<cpu_stopper>(nr_cpus);
   g->thread_store.assign(nr_cpus, nullptr);
   g->dying.assign(nr_cpus, false);
+  g->fates.reserve(16);  // a run queues a handful of works: no regrowth in the common case
   return g;
 }
 
@@ -103,9 +104,9 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
                                           work->fn.name, cpu),
                     "cpu_stop_queue_work");
   }
-  work->id = g.next_work_id++;
+  work->id = g.fates.size() + 1;
   work->on_list = true;
-  g.fates[work->id] = stop_work_fate{cpu, 0, work->fn.name};
+  g.fates.push_back(stop_work_fate{cpu, 0, work->fn.name});
   stopper->works.push_back(work);
   if (kernel().sim.in_fiber()) ++current->pending_stopper_wakes;
   trace_sm("stop.queue", "cpu={} fn={} caller={} work={}", cpu, work->fn.name, work->caller, work->id);
@@ -344,6 +345,7 @@ bool queue_stop_cpus_work(const cpumask* mask, cpu_stop_fn_t fn, void* arg, cpu_
   // queued and is cleared before the last one, as the compiler may reorder without barriers.
   if (!k.knobs.b15_in_progress_late) G().stop_cpus_in_progress.store(true);
   std::vector<unsigned> cpus;
+  cpus.reserve(cpumask_weight(mask));
   for (unsigned cpu : for_each_cpu(mask)) cpus.push_back(cpu);
   if (k.knobs.queue_order_inverted) std::reverse(cpus.begin(), cpus.end());
   for (std::size_t i = 0; i < cpus.size(); ++i) {
@@ -701,12 +703,12 @@ static int cpu_stop_should_run(unsigned cpu) {
 
 static void note_executed(std::uint64_t id, unsigned cpu, const char* fn) {
   auto& k = kernel();
-  auto it = G().fates.find(id);
-  if (it == G().fates.end()) return;
-  if (++it->second.executed > 1)
+  if (id == 0 || id > G().fates.size()) return;
+  stop_work_fate& fate = G().fates[id - 1];
+  if (++fate.executed > 1)
     k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
-  if (it->second.cpu != cpu)
-    k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, it->second.cpu, cpu),
+  if (fate.cpu != cpu)
+    k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, fate.cpu, cpu),
              "cpu_stopper_thread");
 }
 
@@ -869,9 +871,10 @@ void stop_machine_note_dying(unsigned cpu, bool dying) { G().dying[cpu] = dying;
 
 void stop_machine_final_checks() {
   auto& k = kernel();
-  for (const auto& [id, fate] : G().fates) {
+  for (std::size_t i = 0; i < G().fates.size(); ++i) {
+    const stop_work_fate& fate = G().fates[i];
     if (fate.executed == 0) {
-      k.oracle("I-SM-8", fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, id, fate.cpu),
+      k.oracle("I-SM-8", fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, i + 1, fate.cpu),
                "cpu_stop_queue_work");
       return;
     }

@@ -95,9 +95,8 @@ struct stop_machine_globals {
   std::vector<task_struct*> thread_store;
   smp_hotplug_thread cpu_stop_threads;
   // ---- oracle state ----
-  std::uint64_t next_work_id = 1;
   std::uint64_t next_msdata_id = 1;
-  std::map<std::uint64_t, stop_work_fate> fates;
+  std::vector<stop_work_fate> fates;  ///< every work queued, in order: a work's id is its index + 1
   int stop_cpus_in_flight = 0;
   std::vector<bool> dying;
   std::map<std::uint64_t, std::vector<unsigned>> op_cpus;  ///< multi-CPU op -> CPUs queued on (I-SM-13)
