@@ -13,7 +13,6 @@ namespace model {
 // Sized for the classes and lock-name addresses of a typical run, so that one rarely grows.
 Lockdep::Lockdep() {
   classes_.reserve(32);
-  cache_.reserve(32);
   path_.reserve(32);
 }
 
@@ -22,8 +21,9 @@ bool Lockdep::Class::is(const char* cls, int sub) const {
 }
 
 Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
-  for (const CacheEntry& e : cache_)
-    if (e.name == cls && classes_[e.id].is(cls, subclass)) return e.id;
+  const auto slot = ((reinterpret_cast<std::uintptr_t>(cls) >> 3) ^ static_cast<std::uintptr_t>(subclass)) % kCacheSlots;
+  CacheEntry& e = cache_[slot];
+  if (e.name == cls && e.subclass == subclass && classes_[e.id].is(cls, subclass)) return e.id;
   auto it = std::find_if(classes_.begin(), classes_.end(), [&](const Class& c) { return c.is(cls, subclass); });
   const auto id = static_cast<ClassId>(it - classes_.begin());
   if (it == classes_.end()) {
@@ -31,9 +31,7 @@ Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
     classes_.push_back(Class{subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass), name_len,
                              subclass, {}});
   }
-  // Drop entries whose address now holds other text, then remember this address.
-  std::erase_if(cache_, [&](const CacheEntry& e) { return e.name == cls && e.subclass == subclass; });
-  cache_.push_back(CacheEntry{cls, subclass, id});
+  e = CacheEntry{cls, subclass, id};  // replaces whatever the slot held
   return id;
 }
 

@@ -7,6 +7,7 @@
 //      beyond "readers of the same class do not conflict with each other".
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -39,11 +40,13 @@ class Lockdep {
   };
   // Lock names are nearly always string literals: a lookup first tries the name's address (checked
   // against the stored text, so a reused address cannot alias another class), then the text.
+  // The cache is direct-mapped by address and subclass: one probe per lookup.
   struct CacheEntry {
-    const char* name;
-    int subclass;
-    ClassId id;
+    const char* name = nullptr;
+    int subclass = 0;
+    ClassId id = 0;
   };
+  static constexpr std::size_t kCacheSlots = 128;
 
   ClassId class_of(const char* cls, int subclass);
   bool has_edge(ClassId from, ClassId to) const;
@@ -52,7 +55,7 @@ class Lockdep {
 
   // A run has a few dozen classes: a miss in cache_ searches classes_ itself.
   std::vector<Class> classes_;
-  std::vector<CacheEntry> cache_;
+  std::array<CacheEntry, kCacheSlots> cache_{};
   std::vector<ClassId> path_;  // reachable()'s scratch, kept between acquisitions
 };
 
