@@ -215,7 +215,13 @@ void Sim::yield_point(Duration cost) {
   if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   lanes_[running_lane_].clock += cost;
+  // A preemption point inside a QuietExit scope is not the wait the scope is about: code after
+  // it would go on as if the run continued, so a kill there unwinds.
+  Fiber& f = *fibers_[running_]->fiber;
+  const bool quiet = f.quiet_exit();
+  f.set_quiet_exit(false);
   yield_to_scheduler();
+  f.set_quiet_exit(quiet);
 }
 
 void Sim::advance(Duration d) {

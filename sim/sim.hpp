@@ -142,9 +142,10 @@ class Sim {
   /// True while end_fibers() runs on this thread: code resumed out of a QuietExit scope must
   /// then return to its fiber body's end, reaching no further interleaving point.
   static bool ending();
-  /// Fiber side: at the end of the run, a fiber suspended inside this scope is ended by its
-  /// suspension returning (ending() is then true) instead of an exception unwinding every
-  /// frame. For the idle loops every thread sits in when a run ends.
+  /// Fiber side: at the end of the run, a fiber halted, parked or switched out inside this scope
+  /// is ended by that wait returning (ending() is then true) instead of an exception unwinding
+  /// every frame; one stopped at an interleaving point (point(), yield_point()) is unwound. For
+  /// the idle loops every thread sits in when a run ends.
   class QuietExit {
    public:
     QuietExit();

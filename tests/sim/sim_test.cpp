@@ -538,3 +538,22 @@ TEST_CASE("sim: probes are counted by name, whatever address the name is passed 
   const RunResult r = s.run();
   CHECK(r.probes == std::map<std::string, std::uint64_t, std::less<>>{{"alpha", 3}, {"blpha", 1}});
 }
+
+TEST_CASE("sim: a fiber stopped at an interleaving point inside QuietExit is unwound, not resumed past the point") {
+  bool ran_on = false;
+  Config cfg;
+  cfg.lanes = 1;
+  cfg.max_steps = 3;  // the run ends at the step bound with the fiber stopped at its point
+  Sim s(cfg);
+  const FiberId f = s.spawn("busy", [&] {
+    Sim::QuietExit quiet;
+    for (;;) {
+      s.point();
+      ran_on = Sim::ending();
+    }
+  });
+  s.set_current(0, f);
+  CHECK(s.run().outcome == Outcome::StepLimit);
+  CHECK(s.end_fibers() == 1);
+  CHECK_FALSE(ran_on);
+}
