@@ -134,17 +134,23 @@ TEST_CASE("sim: a fiber that halts outside QuietExit, or goes on to another inte
   CHECK(s.fiber_finished(careless));
 }
 
+namespace {
+// Runs `body` as the only fiber, on lane 0, until the run ends; the Sim is kept for end_fibers().
+Outcome run_alone(Sim& s, Fiber::Body body) {
+  s.set_current(0, s.spawn("alone", std::move(body)));
+  return s.run().outcome;
+}
+}  // namespace
+
 TEST_CASE("sim: QuietExit scopes nest: leaving the inner one keeps the outer one's quiet exit") {
   bool returned = false;
   Sim s(Config{});
-  const FiberId f = s.spawn("nested", [&] {
-    Sim::QuietExit outer;
-    { Sim::QuietExit inner; }
-    s.halt();
-    returned = Sim::ending();
-  });
-  s.set_current(0, f);
-  CHECK(s.run().outcome == Outcome::Completed);
+  CHECK(run_alone(s, [&] {
+          Sim::QuietExit outer;
+          { Sim::QuietExit inner; }
+          s.halt();
+          returned = Sim::ending();
+        }) == Outcome::Completed);
   CHECK(s.end_fibers() == 0);
   CHECK(returned);
 }
@@ -545,15 +551,13 @@ TEST_CASE("sim: a fiber stopped at an interleaving point inside QuietExit is unw
   cfg.lanes = 1;
   cfg.max_steps = 3;  // the run ends at the step bound with the fiber stopped at its point
   Sim s(cfg);
-  const FiberId f = s.spawn("busy", [&] {
-    Sim::QuietExit quiet;
-    for (;;) {
-      s.point();
-      ran_on = Sim::ending();
-    }
-  });
-  s.set_current(0, f);
-  CHECK(s.run().outcome == Outcome::StepLimit);
+  CHECK(run_alone(s, [&] {
+          Sim::QuietExit quiet;
+          for (;;) {
+            s.point();
+            ran_on = Sim::ending();
+          }
+        }) == Outcome::StepLimit);
   CHECK(s.end_fibers() == 1);
   CHECK_FALSE(ran_on);
 }
