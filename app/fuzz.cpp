@@ -120,15 +120,12 @@ struct Job {
   std::uint64_t seed = 0;
   std::string strategy;
   std::string config;
-  /// The campaign's scenario, or `variant` for a swarm or monkey run: a run of the campaign's
-  /// own scenario does not copy it (a copy is ~100 allocations).
-  const Scenario* sc = nullptr;
+  /// A swarm or monkey run's own scenario; other runs use the campaign's without copying it
+  /// (a copy is ~100 allocations).
   std::unique_ptr<Scenario> variant;
   RunOptions opts;
-  void set_variant(Scenario v) {
-    variant = std::make_unique<Scenario>(std::move(v));
-    sc = variant.get();
-  }
+  void set_variant(Scenario v) { variant = std::make_unique<Scenario>(std::move(v)); }
+  const Scenario& scenario(const Scenario& campaign) const { return variant ? *variant : campaign; }
 };
 
 struct Done {
@@ -337,7 +334,6 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   auto make_job = [&](std::uint64_t seed, std::uint64_t k_estimate) {
     Job job;
     job.seed = seed;
-    job.sc = &sc;
     job.opts.seed = seed;
     job.opts.bugs = o.bugs;
     job.opts.pct_depth = o.pct_depth;
@@ -433,7 +429,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       RunOptions quick = job.opts;
       quick.trace_hash = false;
       quick.tail_lines = 0;
-      RunReport rep = run_scenario(*job.sc, quick);
+      RunReport rep = run_scenario(job.scenario(sc), quick);
       Done d;
       d.res.seed = job.seed;
       d.res.strategy = job.strategy;
@@ -460,10 +456,10 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
                         (d.res.steps == it->second.best_steps && d.res.seed < it->second.first_seed);
       }
       if (may_be_best) {
-        const RunReport full = run_scenario(*job.sc, job.opts);
+        const RunReport full = run_scenario(job.scenario(sc), job.opts);
         if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps)
           throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
-        d.artifact = make_artifact(*job.sc, full);
+        d.artifact = make_artifact(job.scenario(sc), full);
       }
       nlohmann::json j = {{"seed", d.res.seed},     {"strategy", d.res.strategy}, {"config", d.res.config},
                           {"failed", d.res.failed}, {"signature", d.res.signature}, {"steps", d.res.steps},

@@ -61,7 +61,8 @@ bool cpumask_subset(const cpumask* a, const cpumask* b) {
 void cpumask_and(cpumask* dst, const cpumask* a, const cpumask* b) {
   cpumask out(a->nbits());
   const auto ob = out.bits();
-  for (std::size_t i = 0; i < ob.size(); ++i) ob[i] = a->bits()[i] & b->bits()[i];
+  const auto ab = a->bits(), bb = b->bits();
+  for (std::size_t i = 0; i < ob.size(); ++i) ob[i] = ab[i] & bb[i];
   *dst = std::move(out);
 }
 

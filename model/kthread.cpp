@@ -27,11 +27,7 @@ static void kthread_parkme_(kthread* self) {
     // on the task being parked once it is switched out.
     preempt_disable();
     complete(&self->parked);
-    {
-      sim::Sim::QuietExit quiet;
-      schedule_preempt_disabled();
-    }
-    if (sim::Sim::ending()) return;
+    if (!sim::Sim::wait_quietly(schedule_preempt_disabled)) return;
     preempt_enable();
   }
   set_current_state(TASK_RUNNING);

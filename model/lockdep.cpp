@@ -23,7 +23,7 @@ bool Lockdep::Class::is(const char* cls, int sub) const {
 Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
   const auto slot = ((reinterpret_cast<std::uintptr_t>(cls) >> 3) ^ static_cast<std::uintptr_t>(subclass)) % kCacheSlots;
   CacheEntry& e = cache_[slot];
-  if (e.name == cls && e.subclass == subclass && classes_[e.id].is(cls, subclass)) return e.id;
+  if (e.name == cls && classes_[e.id].is(cls, subclass)) return e.id;
   auto it = std::find_if(classes_.begin(), classes_.end(), [&](const Class& c) { return c.is(cls, subclass); });
   const auto id = static_cast<ClassId>(it - classes_.begin());
   if (it == classes_.end()) {
@@ -31,7 +31,7 @@ Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
     classes_.push_back(Class{subclass == 0 ? std::string(cls) : fmt::format("{}/{}", cls, subclass), name_len,
                              subclass, {}});
   }
-  e = CacheEntry{cls, subclass, id};  // replaces whatever the slot held
+  e = CacheEntry{cls, id};  // replaces whatever the slot held
   return id;
 }
 

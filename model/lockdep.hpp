@@ -43,7 +43,6 @@ class Lockdep {
   // The cache is direct-mapped by address and subclass: one probe per lookup.
   struct CacheEntry {
     const char* name = nullptr;
-    int subclass = 0;
     ClassId id = 0;
   };
   static constexpr std::size_t kCacheSlots = 128;

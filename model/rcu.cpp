@@ -92,11 +92,7 @@ static int rcu_gp_kthread(void*) {
         break;
       }
       k.sim.set_wait_reason(current->fiber, "S rcu_gp_kthread idle");
-      {
-        sim::Sim::QuietExit quiet;
-        schedule();
-      }
-      if (sim::Sim::ending()) return 0;
+      if (!sim::Sim::wait_quietly(schedule)) return 0;
     }
     rcu_gp_init();
     while (!cpumask_empty(&G().qsmask)) {

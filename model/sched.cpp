@@ -416,11 +416,7 @@ static void do_idle(unsigned cpu) {
       if (cpuhp_idle_work(cpu)) continue;  // an offline CPU boots or reports itself dead here
       tick_stop(cpu);
       if (k.rcu) rcu_idle_enter(cpu);
-      {
-        sim::Sim::QuietExit quiet;
-        k.sim.halt();
-      }
-      if (sim::Sim::ending()) return;
+      if (!sim::Sim::wait_quietly([&k] { k.sim.halt(); })) return;
       if (k.rcu) rcu_idle_exit(cpu);
       // NO_HZ: the interrupt that ends an idle period runs the tick's bookkeeping if a tick
       // period has passed (tick_nohz_idle_exit / tick_sched_timer).
@@ -430,11 +426,7 @@ static void do_idle(unsigned cpu) {
         raise_irq(cpu, "tick", [cpu] { scheduler_tick(cpu); });
       }
     }
-    {
-      sim::Sim::QuietExit quiet;
-      schedule();
-    }
-    if (sim::Sim::ending()) return;
+    if (!sim::Sim::wait_quietly(schedule)) return;
   }
 }
 

@@ -83,11 +83,7 @@ static int smpboot_thread_fn(void* data) {
     if (!td->setup_ran) k.oracle("I-SB-1", "thread_fn before setup", "smpboot_thread_fn:thread_fn");
     if (!ht->thread_should_run(td->cpu)) {
       preempt_enable_no_resched();
-      {
-        sim::Sim::QuietExit quiet;
-        schedule();
-      }
-      if (sim::Sim::ending()) return 0;
+      if (!sim::Sim::wait_quietly(schedule)) return 0;
     } else {
       set_current_state(TASK_RUNNING);
       preempt_enable();

@@ -53,16 +53,13 @@ void EventQueue::cancel(EventId id) {
   // spinners cancel a timeout at every wake-up), they are swept at once. Pop order depends only
   // on (when, seq), a total order, so rebuilding the heap changes nothing that runs.
   if (heap_.size() >= kSweepMin && heap_.size() > 2 * live_) {
-    std::erase_if(heap_, [this](const Entry& e) { return !slots_[e.slot].live || slots_[e.slot].gen != e.gen; });
+    std::erase_if(heap_, [this](const Entry& e) { return dead(e); });
     std::make_heap(heap_.begin(), heap_.end(), later);
   }
 }
 
 void EventQueue::drop_dead_top() {
-  while (!heap_.empty()) {
-    const Entry& top = heap_.front();
-    const Slot& s = slots_[top.slot];
-    if (s.live && s.gen == top.gen) return;
+  while (!heap_.empty() && dead(heap_.front())) {
     std::pop_heap(heap_.begin(), heap_.end(), later);
     heap_.pop_back();
   }

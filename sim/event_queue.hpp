@@ -54,6 +54,8 @@ class EventQueue {
   static bool later(const Entry& a, const Entry& b) {
     return a.when != b.when ? a.when > b.when : a.seq > b.seq;
   }
+  /// A cancelled (or already run) event's entry, left in the heap until it surfaces or is swept.
+  bool dead(const Entry& e) const { return !slots_[e.slot].live || slots_[e.slot].gen != e.gen; }
   void drop_dead_top();
   void release(std::uint32_t slot);
 

@@ -120,18 +120,15 @@ void Fiber::resume() {
   running_ = false;
 }
 
-void Fiber::yield() {
+void Fiber::yield(bool return_on_kill) {
   SIM_ASSERT(running_);
-  // After a quiet return, the fiber was to run to its end: a further yield would hand control
+  // After a return on kill, the fiber was to run to its end: a further yield would hand control
   // back to kill() with the fiber unfinished.
   if (kill_requested_ && std::uncaught_exceptions() == 0) throw FiberKilled{};
   impl_->before_switch_to_caller(false);
   impl_->caller = std::move(impl_->caller).resume();
   impl_->after_switch_into_fiber();
-  if (kill_requested_) {
-    if (!quiet_exit_) throw FiberKilled{};
-    quiet_exit_ = false;
-  }
+  if (kill_requested_ && !return_on_kill) throw FiberKilled{};
 }
 
 void Fiber::kill() {

@@ -6,9 +6,9 @@
 // the context switch) and reported by the engine as a simulation failure.
 // A suspended fiber is ended with kill(): its pending yield() throws FiberKilled, so the stack
 // unwinds through ordinary C++ (RAII runs, sanitizer annotations stay paired). Body code must
-// therefore never swallow exceptions with catch (...). A fiber that yields with quiet exit set
-// is instead ended by that yield returning: its code then returns to the body's end by itself,
-// which costs a few hundred instructions where an unwind walks every frame (~25k).
+// therefore never swallow exceptions with catch (...). A yield made with return_on_kill is
+// instead ended by returning: the fiber's code then returns to the body's end by itself, which
+// costs a few hundred instructions where an unwind walks every frame (~25k).
 #pragma once
 
 #include "sim/stack_pool.hpp"
@@ -33,13 +33,9 @@ class Fiber {
 
   /// Scheduler side: run the fiber until it yields or ends.
   void resume();
-  /// Fiber side: return control to the scheduler. Throws FiberKilled after kill(), or returns
-  /// once (with kill_requested() true) if quiet exit was set; any later yield() throws.
-  void yield();
-  /// Fiber side: whether a kill() that finds this fiber suspended makes its yield() return.
-  void set_quiet_exit(bool on) { quiet_exit_ = on; }
-  bool quiet_exit() const { return quiet_exit_; }
-  bool kill_requested() const { return kill_requested_; }
+  /// Fiber side: return control to the scheduler. After kill() it throws FiberKilled, or, if
+  /// `return_on_kill`, returns; any yield() after that throws before switching.
+  void yield(bool return_on_kill = false);
   /// Scheduler side: unwind a suspended (or never started) fiber to its end.
   void kill();
 
@@ -59,7 +55,6 @@ class Fiber {
   bool running_ = false;
   bool failed_ = false;
   bool kill_requested_ = false;
-  bool quiet_exit_ = false;
   bool unwound_ = false;
   std::string error_;
   friend struct Impl;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <utility>
 
 namespace sim {
 
@@ -107,16 +108,15 @@ std::size_t Sim::end_fibers() {
 
 bool Sim::ending() { return tl_current != nullptr && tl_current->tearing_down_; }
 
-Sim::QuietExit::QuietExit() : fiber_(nullptr) {
+Sim::QuietExit::QuietExit() {
   Sim& s = current();
   if (!s.in_fiber()) return;
-  fiber_ = s.fibers_[s.running_]->fiber.get();
-  prev_ = fiber_->quiet_exit();
-  fiber_->set_quiet_exit(true);
+  flag_ = &s.fibers_[s.running_]->quiet_exit;
+  prev_ = std::exchange(*flag_, true);
 }
 
 Sim::QuietExit::~QuietExit() {
-  if (fiber_ != nullptr) fiber_->set_quiet_exit(prev_);
+  if (flag_ != nullptr) *flag_ = prev_;
 }
 
 Sim* Sim::current_or_null() { return tl_current; }
@@ -190,10 +190,13 @@ void Sim::park(LaneState how, Time timeout_at) {
     lane.timeout = events_.push(max(timeout_at, lane.clock), [this, l] { unpark(l, now_, false); });
   }
   if (how == LaneState::Spinning) check_livelock();
-  yield_to_scheduler();
+  yield_to_scheduler(true);
 }
 
-void Sim::yield_to_scheduler() { fibers_[running_]->fiber->yield(); }
+void Sim::yield_to_scheduler(bool wait) {
+  FiberRec& f = *fibers_[running_];
+  f.fiber->yield(wait && f.quiet_exit);
+}
 
 // During teardown a fiber being killed must not keep running: every would-be interleaving point
 // throws FiberKilled again (even if fiber code swallowed the first one), unless it is already
@@ -215,13 +218,9 @@ void Sim::yield_point(Duration cost) {
   if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   lanes_[running_lane_].clock += cost;
-  // A preemption point inside a QuietExit scope is not the wait the scope is about: code after
-  // it would go on as if the run continued, so a kill there unwinds.
-  Fiber& f = *fibers_[running_]->fiber;
-  const bool quiet = f.quiet_exit();
-  f.set_quiet_exit(false);
-  yield_to_scheduler();
-  f.set_quiet_exit(quiet);
+  // Not a wait: inside a QuietExit scope the code after a point would go on as if the run
+  // continued, so a kill here unwinds.
+  yield_to_scheduler(false);
 }
 
 void Sim::advance(Duration d) {
@@ -291,7 +290,7 @@ void Sim::switch_to(FiberId next) {
   fibers_[running_]->read_set.clear();  // reads before a context switch say nothing about a spin
   lanes_[l].current = next;
   fibers_[next]->lane = l;
-  yield_to_scheduler();
+  yield_to_scheduler(true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -508,17 +507,17 @@ void Sim::heap_update(LaneId l) {
   heap_down(lanes_[l].heap_pos);
 }
 
+namespace {
+// Up to this many lanes in the heap, one contiguous pass over it beats the level-by-level walk.
+constexpr std::size_t kScanWholeHeap = 64;
+}  // namespace
+
 // The ready lanes are the heap nodes at or below the bound. Since a node is never earlier than its
 // parent, they form a subtree at the root, and their breadth-first order is their index order, which
 // depends only on the heap's (deterministic) layout. The walk goes level by level: the candidates
 // of the next level are the children of this level's ready nodes, all inside one index range,
 // scanned contiguously when it is dense and child by child when it is not, so the cost stays
 // O(cap) however the ready nodes are spread.
-namespace {
-// Below this many ready lanes, one contiguous pass over the heap beats the level-by-level walk.
-constexpr std::size_t kScanWholeHeap = 64;
-}  // namespace
-
 std::size_t Sim::collect_ready(Time bound, LaneId* out, std::size_t cap) const {
   const std::size_t n = heap_.size();
   if (n == 0 || heap_clock_[0] > bound || cap == 0) return 0;

@@ -154,9 +154,19 @@ class Sim {
     QuietExit& operator=(const QuietExit&) = delete;
 
    private:
-    Fiber* fiber_;
+    bool* flag_ = nullptr;  // the fiber's FiberRec::quiet_exit
     bool prev_ = false;
   };
+  /// Fiber side: runs `wait` (a halt, park or context switch) in a QuietExit scope. Returns
+  /// whether the run goes on; false: it is over, and the caller returns to its fiber's end.
+  template <class Wait>
+  static bool wait_quietly(Wait&& wait) {
+    {
+      QuietExit quiet;
+      wait();
+    }
+    return !ending();
+  }
 
   const Config& config() const { return cfg_; }
   std::uint32_t lane_count() const { return static_cast<std::uint32_t>(lanes_.size()); }
@@ -277,6 +287,7 @@ class Sim {
     std::uint32_t blind_relaxes = 0; // consecutive relax() calls with an empty read set
     std::uint64_t park_gen = 0;     // bumped at every park; stale watcher entries are ignored
     bool woken_by_kick = false;
+    bool quiet_exit = false;  // inside a QuietExit scope
     std::vector<const char*> parked_words;  // names of the words a spinner waits on (dumps only)
   };
   friend class WatchedBase;
@@ -297,7 +308,8 @@ class Sim {
   void finish_fiber(LaneId l, FiberId f);
   bool end_of_run(RunResult& r);
   void check_livelock();
-  void yield_to_scheduler();
+  /// `wait`: a halt, park or context switch, which a kill inside a QuietExit scope ends by returning.
+  void yield_to_scheduler(bool wait);
   bool teardown_point() const;
   void run_loop(RunResult& r);
   Failure make_failure(std::string kind, std::string message, std::string place) const;

@@ -244,8 +244,7 @@ Level Trace::level(std::string_view subsys) { return impl_->get(subsys).level; }
 // Info and above feed the hash and the observers (Off is a level for set_level only).
 static bool hashable(Level l) { return l >= Level::Info && l != Level::Off; }
 
-Trace::Sink* Trace::consumer(std::string_view subsys, Level level) {
-  if (!hashing_ && impl_->observers.empty() && impl_->sinks.empty()) return nullptr;  // the campaign case
+Trace::Sink* Trace::consumer_of(std::string_view subsys, Level level) {
   Sink& s = impl_->get(subsys);
   const bool hashed = hashable(level) && (hashing_ || !impl_->observers.empty());
   return hashed || s.prints(level) ? &s : nullptr;

@@ -88,7 +88,6 @@ class Trace {
   template <class... Args>
   void event(std::string_view subsys, Level level, std::string_view name, fmt::format_string<Args...> f,
              Args&&... args) {
-    if (!hashing_ && !attached_) return;  // the campaign case, decided without a call
     Sink* to = consumer(subsys, level);
     if (to == nullptr) return;
     fmt::memory_buffer buf;
@@ -103,8 +102,12 @@ class Trace {
   struct Sink;  ///< one subsystem's logger and output level
 
  private:
-  /// The subsystem's record if an event at `level` would be hashed, observed or printed.
-  Sink* consumer(std::string_view subsys, Level level);
+  /// The subsystem's record if an event at `level` would be hashed, observed or printed. With no
+  /// hash and nothing attached (the campaign case) that is decided inline, without a call.
+  Sink* consumer(std::string_view subsys, Level level) {
+    return hashing_ || attached_ ? consumer_of(subsys, level) : nullptr;
+  }
+  Sink* consumer_of(std::string_view subsys, Level level);
   void emit_to(Sink& s, Level level, std::string_view name, std::string_view fields);
 
   std::unique_ptr<Impl> impl_;
