@@ -80,16 +80,17 @@ int bench_storm(unsigned n, unsigned seconds, bool hash) {
   const auto r = k.run();
   const double wall = since(t0);
   const double virt = static_cast<double>(r.end_time.ns_since_boot()) / 1e9;
-  fmt::print("storm hash={} cpus={} hz=1000 virtual={:.1f}s wall={:.3f}s ratio={:.0f}x hotplug_ops={} steps={} events={} "
-             "outcome={} peak_rss={} KiB\n",
-             hash ? "on" : "off", n, virt, wall, virt / wall, ops, r.steps, r.events, sim::to_string(r.outcome), peak_rss_kib());
+  fmt::print("storm hash={} cpus={} hz=1000 virtual={:.1f}s wall={:.3f}s ratio={:.0f}x hotplug_ops={} steps={} in_place={} "
+             "events={} outcome={} peak_rss={} KiB\n",
+             hash ? "on" : "off", n, virt, wall, virt / wall, ops, r.steps, r.in_place, r.events, sim::to_string(r.outcome),
+             peak_rss_kib());
   return r.outcome == sim::Outcome::Completed ? 0 : 1;
 }
 
 int bench_runs(unsigned count, bool hash) {
   const auto t0 = Clock::now();
   unsigned ok = 0;
-  std::uint64_t steps = 0, events = 0;
+  std::uint64_t steps = 0, events = 0, in_place = 0;
   for (unsigned seed = 1; seed <= count; ++seed) {
     KernelConfig cfg;
     cfg.nr_cpus = 4;
@@ -108,11 +109,13 @@ int bench_runs(unsigned count, bool hash) {
     ok += r.outcome == sim::Outcome::Completed ? 1 : 0;
     steps += r.steps;
     events += r.events;
+    in_place += r.in_place;
   }
   const double wall = since(t0);
-  fmt::print("runs hash={}: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps and {} "
+  fmt::print("runs hash={}: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps ({} in place) and {} "
              "events per run, {:.0f} ns per step)\n",
-             hash ? "on" : "off", count, wall, count / wall, ok, steps / count, events / count, wall * 1e9 / static_cast<double>(steps));
+             hash ? "on" : "off", count, wall, count / wall, ok, steps / count, in_place / count, events / count,
+             wall * 1e9 / static_cast<double>(steps));
   return ok == count ? 0 : 1;
 }
 

@@ -218,9 +218,64 @@ void Sim::yield_point(Duration cost) {
   if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   lanes_[running_lane_].clock += cost;
+  if (continue_in_place()) return;
   // Not a wait: inside a QuietExit scope the code after a point would go on as if the run
   // continued, so a kill here unwinds.
   yield_to_scheduler(false);
+}
+
+// The running fiber ends its step here, as step_lane would after the switch back, and makes the
+// run loop's next decision itself, with the same code and draws. When the decision is this lane,
+// the fiber just goes on: the run is the one the loop would have made, without the two context
+// switches. Another lane is handed to the loop as decided (next_lane_). Anything else (an event
+// due, a limit, a stall) goes back to the loop's top, which depends only on state.
+bool Sim::continue_in_place() {
+  if (!cfg_.continue_in_place || !checkers_.empty()) return false;
+  const LaneId l = running_lane_;
+  ++steps_;
+  ++lanes_[l].stats.steps;
+  heap_update(l);
+  step_ended_ = true;
+  if (failure_ || steps_ >= cfg_.max_steps) return false;
+  const Time t_ready = heap_clock_[0];
+  const Time t_ev = events_.next_time();
+  if ((t_ev <= t_ready && t_ev != Time::max()) || t_ready > cfg_.max_time) return false;
+  const LaneId chosen = decide_next(t_ready, t_ev);
+  if (chosen != l) {
+    next_lane_ = chosen;
+    return false;
+  }
+  step_ended_ = false;
+  ++in_place_;
+  return true;
+}
+
+// The run loop's pick, once no event is due before the earliest ready lane (t_ready) and no limit
+// is hit: the lane to step, chosen by the policy among the ready ones, or kNoLane after a stall
+// (which moves a clock, so the loop starts over).
+LaneId Sim::decide_next(Time t_ready, Time t_ev) {
+  now_ = max(now_, t_ready);
+  LaneId chosen = heap_[0];
+  if (heap_.size() > 1) {
+    Time bound = t_ready + cfg_.skew;
+    if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
+    const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
+    const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
+    if (m > 1) {
+      // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
+      chosen = ready_scratch_[chooser_.pick(std::span<const LaneId>(ready_scratch_.data(), m))];
+    }
+  }
+  // A policy stall (a PCT change point) is logged by its length alone; a random stall also by
+  // the yes/no that precedes it.
+  const bool policy_stall = cfg_.pct_stall > Duration{} && chooser_.stall_picked();
+  if (policy_stall || (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched"))) {
+    const std::uint32_t v = choose(ChoiceKind::StallLen, 4, "sched");
+    lanes_[chosen].clock += (policy_stall ? cfg_.pct_stall : cfg_.stall_max) * (v + 1) / 4;
+    heap_update(chosen);
+    return kNoLane;
+  }
+  return chosen;
 }
 
 void Sim::advance(Duration d) {
@@ -586,6 +641,10 @@ void Sim::step_lane(LaneId l) {
   fibers_[f]->fiber->resume();
   running_ = kNoFiber;
   running_lane_ = kNoLane;
+  if (step_ended_) {
+    step_ended_ = false;
+    return;
+  }
   ++steps_;
   ++lane.stats.steps;
   if (fibers_[f]->fiber->finished()) {
@@ -651,6 +710,7 @@ RunResult Sim::run() {
   r.end_time = now_;
   r.steps = steps_;
   r.events = events_fired_;
+  r.in_place = in_place_;
   trace_->flush();
   r.trace_hash = trace_->hash();
   r.unseed = stream("sched").peek();
@@ -671,6 +731,11 @@ RunResult Sim::run() {
 
 void Sim::run_loop(RunResult& r) {
   for (;;) {
+    // A fiber that ended its step in place may have made the next decision already.
+    if (next_lane_ != kNoLane) {
+      step_lane(std::exchange(next_lane_, kNoLane));
+      continue;
+    }
     if (failure_) {
       r.outcome = livelocked_ ? Outcome::Livelock : Outcome::Failed;
       if (failure_->kind == "deadlock") r.outcome = Outcome::Deadlock;
@@ -707,27 +772,8 @@ void Sim::run_loop(RunResult& r) {
       r.outcome = Outcome::TimeLimit;
       return;
     }
-    now_ = max(now_, t_ready);
-    LaneId chosen = heap_[0];
-    if (heap_.size() > 1) {
-      Time bound = t_ready + cfg_.skew;
-      if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
-      const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
-      const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
-      if (m > 1) {
-        // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
-        chosen = ready_scratch_[chooser_.pick(std::span<const LaneId>(ready_scratch_.data(), m))];
-      }
-    }
-    // A policy stall (a PCT change point) is logged by its length alone; a random stall also by
-    // the yes/no that precedes it.
-    const bool policy_stall = cfg_.pct_stall > Duration{} && chooser_.stall_picked();
-    if (policy_stall || (cfg_.stall_ratio.num != 0 && chance(ChoiceKind::Stall, cfg_.stall_ratio, "sched"))) {
-      const std::uint32_t v = choose(ChoiceKind::StallLen, 4, "sched");
-      lanes_[chosen].clock += (policy_stall ? cfg_.pct_stall : cfg_.stall_max) * (v + 1) / 4;
-      heap_update(chosen);
-      continue;
-    }
+    const LaneId chosen = decide_next(t_ready, t_ev);
+    if (chosen == kNoLane) continue;
     step_lane(chosen);
     for (auto& [name, check] : checkers_) check();
   }

@@ -70,6 +70,10 @@ struct Config {
   /// >0: a PCT change point also stalls the lane it demotes, by 1..4 quarters of this (PctPolicy).
   Duration pct_stall = Duration::ns(0);
   Duration propagation_delay_max = Duration::ns(0);  ///< >0: seeded delay before a spinner sees a write
+  /// A lane whose next step is forced (no other lane ready, no event due, nothing to record)
+  /// goes on without switching to the scheduler and back. Runs are the same either way; off only
+  /// to check that.
+  bool continue_in_place = true;
 };
 
 enum class Outcome { Completed, Failed, StepLimit, TimeLimit, Deadlock, Livelock, InternalError };
@@ -100,6 +104,7 @@ struct RunResult {
   Time end_time;
   std::uint64_t steps = 0;
   std::uint64_t events = 0;
+  std::uint64_t in_place = 0;  ///< steps a lane took without a context switch (Config::continue_in_place)
   std::uint64_t trace_hash = 0;
   std::uint64_t unseed = 0;  ///< next draw of the sched stream after the run (FDB's "unseed")
   std::optional<std::uint64_t> replay_diverged_at;
@@ -305,6 +310,8 @@ class Sim {
   /// returns how many.
   std::size_t collect_ready(Time bound, LaneId* out, std::size_t cap) const;
   void step_lane(LaneId l);
+  bool continue_in_place();
+  LaneId decide_next(Time t_ready, Time t_ev);
   void finish_fiber(LaneId l, FiberId f);
   bool end_of_run(RunResult& r);
   void check_livelock();
@@ -346,8 +353,10 @@ class Sim {
   FiberId running_ = kNoFiber;
   LaneId running_lane_ = kNoLane;
   LaneId event_lane_ = kNoLane;
+  LaneId next_lane_ = kNoLane;  // decided by a fiber that ended its step in place
   std::uint64_t steps_ = 0;
   std::uint64_t events_fired_ = 0;
+  std::uint64_t in_place_ = 0;
   std::uint64_t destroy_epoch_ = 0;
   Time last_write_;
   std::uint32_t spinning_ = 0;
@@ -356,6 +365,7 @@ class Sim {
   std::vector<detail::Watcher> wake_scratch_;  // note_write's list of spinners to wake
   mutable std::vector<std::uint32_t> bfs_scratch_;
   bool ran_ = false;
+  bool step_ended_ = false;  // the resumed fiber ended its step itself (continue_in_place)
   bool tearing_down_ = false;
   bool livelocked_ = false;
 };

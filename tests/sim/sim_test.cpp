@@ -18,12 +18,18 @@ struct TokenRing {
   std::size_t stacks_outstanding = 0;
 };
 
-TokenRing run_ring(Config cfg, std::uint32_t rounds) {
+// `tick`: a timer also fires every that long, tracing the time it sees.
+TokenRing run_ring(Config cfg, std::uint32_t rounds, Duration tick = Duration{}) {
   TokenRing out;
   std::ostringstream os;
   {
     Sim s(cfg);
     s.trace().add_text_sink(os);
+    std::function<void()> on_tick = [&] {
+      s.trace().event("test", Level::Info, "tick", "now={}", s.now().ns_since_boot());
+      s.at(s.now() + tick, on_tick, true);
+    };
+    if (tick > Duration{}) s.at(Time{} + tick, on_tick, true);
     Watched<std::uint32_t> token(0, "token");
     const std::uint32_t n = cfg.lanes;
     for (std::uint32_t c = 0; c < n; ++c) {
@@ -205,6 +211,45 @@ TEST_CASE("sim: replay of a log from a different run reports the first divergent
   const auto replayed = run_ring(rcfg, 4);
   REQUIRE(replayed.result.replay_diverged_at.has_value());
   CHECK(*replayed.result.replay_diverged_at == truncated.size());
+}
+
+TEST_CASE("sim: a lane that goes on in place makes the same run as one that switches to the scheduler at every step") {
+  // Fifo, random with random stalls (a draw at every step), PCT with change-point stalls, and a
+  // replay of the random run, with a timer firing between steps: each gives the same trace, choice
+  // log and step count either way.
+  Config random;
+  random.lanes = 3;
+  random.policy = PolicyKind::Random;
+  random.seed = 31;
+  random.stall_ratio = Ratio{1, 8};
+  Config pct = random;
+  pct.policy = PolicyKind::Pct;
+  pct.stall_ratio = Ratio{0, 1};
+  pct.pct_depth = 3;
+  pct.pct_steps = 60;
+  pct.pct_stall = 100_us;
+  Config fifo = random;
+  fifo.policy = PolicyKind::Fifo;
+  fifo.stall_ratio = Ratio{0, 1};
+  Config replay = random;
+  replay.policy = PolicyKind::Replay;
+  replay.replay = run_ring(random, 8, 37_ns).log;
+  for (const Config& base : {fifo, random, pct, replay}) {
+    CAPTURE(static_cast<int>(base.policy));
+    Config switching = base;
+    switching.continue_in_place = false;
+    const auto a = run_ring(base, 8, 37_ns);
+    const auto b = run_ring(switching, 8, 37_ns);
+    CHECK(a.result.outcome == Outcome::Completed);
+    CHECK(a.trace_text == b.trace_text);
+    CHECK(a.log == b.log);
+    CHECK(a.result.steps == b.result.steps);
+    CHECK(a.result.unseed == b.result.unseed);
+    CHECK(a.result.in_place > 0);  // the fast path was taken...
+    CHECK(a.result.in_place < a.result.steps);  // ...but not for every step
+    CHECK(b.result.in_place == 0);
+    CHECK_FALSE(a.result.replay_diverged_at.has_value());
+  }
 }
 
 TEST_CASE("sim: pct runs are deterministic per seed") {
