@@ -5,6 +5,7 @@
 #include "app/trace_tools.hpp"
 #include "model/bugs.hpp"
 #include "model/coverage.hpp"
+#include "model/cpu.hpp"
 #include "sim/rng.hpp"
 
 #include <fmt/format.h>
@@ -268,20 +269,67 @@ static std::vector<std::int64_t> monkey_points(const Scenario& sc, const FuzzOpt
   return pts;
 }
 
+namespace {
+
+/// What a monkey run injects at its point: the three faults, cpu_down in two forms.
+enum class MonkeyFault { DownUp, DownStay, FailedUp, Stall };
+constexpr MonkeyFault kMonkeyFaults[] = {MonkeyFault::DownUp, MonkeyFault::DownStay, MonkeyFault::FailedUp,
+                                         MonkeyFault::Stall};
+
+/// Bring-up states the sysfs `fail` attribute accepts for an offline CPU (a callback, not atomic).
+constexpr int kFailableUpStates[] = {model::CPUHP_CREATE_THREADS,     model::CPUHP_RCUTREE_PREP,
+                                     model::CPUHP_BRINGUP_CPU,        model::CPUHP_AP_SMPBOOT_THREADS,
+                                     model::CPUHP_AP_WATCHDOG_ONLINE, model::CPUHP_AP_RCUTREE_ONLINE,
+                                     model::CPUHP_AP_ACTIVE};
+
+constexpr std::int64_t kMonkeyGapNs = 2'000'000;  // a downed CPU comes back, a stall lasts, this long
+
+std::string monkey_action(const char* name, const char* kind, unsigned victim, const std::string& when,
+                          const std::string& extra = "") {
+  return fmt::format("\n[[action]]\nname = \"{}\"\ndo = \"{}\"\ncpu = 0\n{}\ntarget = {}\n{}", name, kind, when,
+                     victim, extra);
+}
+
+}  // namespace
+
 static Job make_monkey_job(const Scenario& sc, std::uint64_t seed, const std::vector<std::int64_t>& pts, Job job) {
   const unsigned cpus = sc.boot_cpus();
   if (pts.empty() || cpus < 2) return job;
-  // One run per (point, cpu, fault): systematic, in seed order.
+  // One run per (point, cpu, fault): systematic, in seed order. The injector runs on CPU 0, so
+  // the victims are the other CPUs.
   const std::uint64_t slot = seed - 1;
   const std::size_t p = slot % pts.size();
   const unsigned victim = 1 + static_cast<unsigned>((slot / pts.size()) % (cpus - 1));
-  const bool stay_down = ((slot / pts.size() / (cpus - 1)) % 2) == 1;
-  std::string block = fmt::format(
-      "[[action]]\nname = \"monkey_down\"\ndo = \"cpu_down\"\ncpu = 0\nat = \"{}ns\"\ntarget = {}\n", pts[p], victim);
-  if (!stay_down)
-    block += fmt::format("\n[[action]]\nname = \"monkey_up\"\ndo = \"cpu_up\"\ncpu = 0\nat = \"{}ns\"\ntarget = {}\n",
-                         pts[p] + 2'000'000, victim);
-  job.config = fmt::format("monkey: cpu_down({}) at {}ns{}", victim, pts[p], stay_down ? "" : ", cpu_up 2ms later");
+  const MonkeyFault fault = kMonkeyFaults[(slot / pts.size() / (cpus - 1)) % std::size(kMonkeyFaults)];
+  const std::int64_t t = pts[p];
+  const std::string at = fmt::format("at = \"{}ns\"", t), later = fmt::format("at = \"{}ns\"", t + kMonkeyGapNs);
+  std::string block;
+  switch (fault) {
+    case MonkeyFault::DownUp:
+    case MonkeyFault::DownStay:
+      block = monkey_action("monkey_down", "cpu_down", victim, at);
+      if (fault == MonkeyFault::DownUp) block += monkey_action("monkey_up", "cpu_up", victim, later);
+      job.config = fmt::format("monkey: cpu_down({}) at {}ns{}", victim, t,
+                               fault == MonkeyFault::DownUp ? ", cpu_up 2ms later" : "");
+      break;
+    case MonkeyFault::FailedUp: {
+      // The CPU goes down at the point and is brought up again as soon as that returns, with one
+      // bring-up state told to fail (which one varies with the point); a clean cpu_up follows.
+      const int state = kFailableUpStates[p % std::size(kFailableUpStates)];
+      const std::string name = model::cpuhp_state_name(state);
+      block = monkey_action("monkey_down", "cpu_down", victim, at);
+      block += monkey_action("monkey_failed_up", "cpu_up", victim, "on = \"scn.ret name=monkey_down\"",
+                             fmt::format("fail_state = \"{}\"\n", name));
+      block += monkey_action("monkey_up", "cpu_up", victim, later);
+      job.config = fmt::format("monkey: cpu_down({0}) at {1}ns, cpu_up({0}) failing at {2}, cpu_up 2ms later", victim, t,
+                               name);
+      break;
+    }
+    case MonkeyFault::Stall:
+      block = monkey_action("monkey_stall", "vcpu_stall", victim, at, "duration = \"2ms\"\n");
+      job.config = fmt::format("monkey: vcpu_stall({}) at {}ns for 2ms", victim, t);
+      break;
+  }
   job.set_variant(parse_scenario(scenario_append(sc.text, block), sc.path));
   job.opts.strategy = sim::PolicyKind::Random;
   return job;

@@ -173,7 +173,13 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
       return stop_one_cpu_nowait(a.targets[0], ar.fn, nullptr, &st.works.emplace_back()) ? 1 : 0;
     case ActionKind::StopTwoCpus: return stop_two_cpus(a.targets[0], a.targets[1], ar.fn, nullptr);
     case ActionKind::StopMachineFromInactiveCpu: return do_inactive_cpu(st, ar);
-    case ActionKind::CpuUp: return cpu_up(a.targets[call % a.targets.size()]);
+    case ActionKind::CpuUp: {
+      const unsigned target = a.targets[call % a.targets.size()];
+      if (a.fail_state) {  // fault injection: echo STATE > /sys/devices/system/cpu/cpuN/hotplug/fail
+        if (const int err = cpuhp_fail_state(target, *a.fail_state); err != 0) return err;
+      }
+      return cpu_up(target);
+    }
     case ActionKind::CpuDown: {
       const unsigned target = a.targets[call % a.targets.size()];
       if (a.disable_fails) kernel().cpu->disable_error[target] = *a.disable_fails;  // fault injection
@@ -195,8 +201,26 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
       preempt_enable();
       return 0;
     case ActionKind::Busy: busy_loop(a.duration, a.touch); return 0;
+    case ActionKind::VcpuStall: break;  // the host's doing, not a thread's: host_call
   }
   return 0;
+}
+
+/// A vcpu_stall call, made by the host from timer-event context: no kernel thread is involved,
+/// so it lands whatever the CPUs are doing (inside stop_machine, with interrupts off).
+/// SIM: the hypervisor, not the kernel: the target's timeline jumps.
+void host_call(RunState& st, ActionRt& ar, std::uint32_t i) {
+  auto& k = model::kernel();
+  const Action& a = *ar.a;
+  k.sim.set_event_lane(a.targets[0]);
+  trace_scn("scn.call", "name={} do={} n={}", a.name, to_string(a.kind), i);
+  ++ar.sum.calls;
+  st.counters.add(a.name + ".calls");
+  k.sim.stall_lane(a.targets[0], k.sim.now() + a.duration);
+  ar.sum.rets.push_back(0);
+  trace_scn("scn.ret", "name={} n={} ret={}", a.name, i, 0);
+  if (i + 1 == a.count) return action_done(st);
+  k.sim.at(k.sim.now() + a.every, [&st, &ar, i] { host_call(st, ar, i + 1); });
 }
 
 /// The body of an action's kernel thread: `count` calls, starts spaced `every` apart.
@@ -226,6 +250,10 @@ void start_action(RunState& st, ActionRt& ar) {
   const Action& a = *ar.a;
   k.sim.set_event_lane(a.cpu);
   if (a.on) trace_scn("scn.trigger", "name={} event={} match={}", a.name, a.on->event, ar.matches);
+  if (a.kind == ActionKind::VcpuStall) {
+    ++ar.sum.started;
+    return host_call(st, ar, 0);
+  }
   if (!cpu_online(a.cpu)) {
     ++ar.sum.skipped;
     st.counters.add(a.name + ".skipped");

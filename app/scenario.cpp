@@ -62,6 +62,7 @@ const std::vector<ActionKindInfo>& action_kinds() {
       {ActionKind::IrqOff, "irq_off", "local_irq_save(); busy loop for duration; local_irq_restore()"},
       {ActionKind::PreemptOff, "preempt_off", "preempt_disable(); busy loop for duration; preempt_enable()"},
       {ActionKind::Busy, "busy", "busy loop for duration (interrupts and preemption on)"},
+      {ActionKind::VcpuStall, "vcpu_stall", "the host deschedules CPU target for duration: nothing runs on it, its interrupts wait"},
   };
   return v;
 }
@@ -381,7 +382,7 @@ std::vector<std::string> kind_keys(ActionKind k) {
     case ActionKind::StopOneCpuNowait: return {"fn", "target"};
     case ActionKind::StopTwoCpus: return {"fn", "targets"};
     case ActionKind::StopMachineFromInactiveCpu: return {"fn", "target", "cpus"};
-    case ActionKind::CpuUp:
+    case ActionKind::CpuUp: return {"target", "targets", "fail_state"};
     case ActionKind::CpuDown: return {"target", "targets", "disable_fails"};
     case ActionKind::Migrate: return {"target", "targets"};
     case ActionKind::CpuhpSetupState:
@@ -392,6 +393,7 @@ std::vector<std::string> kind_keys(ActionKind k) {
     case ActionKind::IrqOff:
     case ActionKind::PreemptOff:
     case ActionKind::Busy: return {"duration", "touch"};
+    case ActionKind::VcpuStall: return {"target", "duration"};
   }
   return {};
 }
@@ -494,6 +496,13 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
     case ActionKind::Migrate:
       if (a.kind == ActionKind::CpuDown && r.has("disable_fails"))
         a.disable_fails = static_cast<int>(r.integer("disable_fails", -4095, -1, -28));
+      if (a.kind == ActionKind::CpuUp && r.has("fail_state")) {
+        const std::string text = r.string("fail_state", "");
+        a.fail_state = model::cpuhp_state_from_name(text);
+        if (*a.fail_state == model::CPUHP_INVALID)
+          r.fail("fail_state", fmt::format("expected a hotplug state name such as \"CPUHP_AP_ACTIVE\" or "
+                                           "\"CPUHP_CREATE_THREADS\", got \"{}\"", text));
+      }
       if (r.has("target") && r.has("targets")) r.fail("targets", "give either 'target' or 'targets', not both");
       if (r.has("targets")) {
         a.targets = r.cpus("targets", s.cpus);
@@ -518,6 +527,11 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
       if (!r.has("duration")) r.fail_at(t.source(), "duration", "missing: expected a duration such as \"2ms\"");
       a.duration = r.duration("duration", sim::Duration{});
       a.touch = r.boolean("touch", false);
+      break;
+    case ActionKind::VcpuStall:
+      a.targets = {target_cpu(r, s)};
+      if (!r.has("duration")) r.fail_at(t.source(), "duration", "missing: expected a duration such as \"2ms\"");
+      a.duration = r.duration("duration", sim::Duration{});
       break;
   }
 }

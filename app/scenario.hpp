@@ -48,6 +48,7 @@ enum class ActionKind {
   IrqOff,
   PreemptOff,
   Busy,
+  VcpuStall,
 };
 
 /// The `do = "..."` spelling of each kind, and a one-line description (for `smpsim list actions`).
@@ -96,6 +97,7 @@ struct Action {
   std::vector<unsigned> startup_fails_on, teardown_fails_on;
   int fail_ret = -5;               ///< -EIO
   std::optional<int> disable_fails;  ///< cpu_down: __cpu_disable refuses with this errno (once per call)
+  std::optional<int> fail_state;     ///< cpu_up: the hotplug state whose callback fails (sysfs `fail`)
   std::uint32_t fail_times = 0;    ///< 0 = every time
   std::optional<sim::Duration> remove_after;
   // smpboot_register_percpu_thread

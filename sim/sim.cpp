@@ -154,10 +154,19 @@ void Sim::kick(LaneId l, Time at) {
   unpark(l, at, true);
 }
 
+void Sim::stall_lane(LaneId l, Time until) {
+  SIM_ASSERT(l < lanes_.size());
+  Lane& lane = lanes_[l];
+  lane.stalled_until = max(lane.stalled_until, until);
+  if (lane.state != LaneState::Ready || lane.clock >= until) return;
+  lane.clock = until;
+  heap_update(l);
+}
+
 void Sim::unpark(LaneId l, Time at, bool by_kick) {
   Lane& lane = lanes_[l];
   if (lane.state == LaneState::Ready) return;
-  const Time wake = max(lane.clock, at);
+  const Time wake = max(max(lane.clock, at), lane.stalled_until);
   const Duration parked = wake - lane.parked_at;
   switch (lane.state) {
     case LaneState::Spinning: lane.stats.spin += parked; --spinning_; break;

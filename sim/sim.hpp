@@ -183,6 +183,9 @@ class Sim {
   FiberId current_on(LaneId lane) const { return lanes_[lane].current; }
   /// Wakes a parked lane no earlier than `at` (no effect on a ready lane).
   void kick(LaneId lane, Time at);
+  /// The host deschedules the CPU until `until` (a vCPU stall): it runs nothing before then, and a
+  /// wake-up (a write it spins on, a kick, an interrupt) takes effect only then. Stalls extend.
+  void stall_lane(LaneId lane, Time until);
   bool lane_parked(LaneId lane) const { return lanes_[lane].state != LaneState::Ready; }
   bool lane_halted(LaneId lane) const { return lanes_[lane].state == LaneState::Halted; }
   Time lane_clock(LaneId lane) const { return lanes_[lane].clock; }
@@ -272,6 +275,7 @@ class Sim {
     LaneState state = LaneState::Ready;
     EventId timeout;
     Time parked_at;
+    Time stalled_until;  // Sim::stall_lane: no step before this
     std::size_t heap_pos = SIZE_MAX;
     LaneStats stats;
   };

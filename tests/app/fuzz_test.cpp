@@ -142,6 +142,28 @@ TEST_CASE("fuzz: swarm and monkey runs record what they drew or injected; covera
   CHECK(cov.contains("never_reached"));
 }
 
+TEST_CASE("fuzz: monkey runs inject, at each listed point and on each other CPU, a cpu_down (back up or not), a failing cpu_up and a vCPU stall") {
+  TempDir d;
+  // The default scenario has 4 CPUs and up to 48 points: 48 x 3 x 4 slots; 600 runs reach all four faults.
+  REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "600", "--strategy", "monkey", "--out", d.file("out")})
+              .status == 0);
+  std::map<std::string, int> faults;
+  std::set<std::string> failed_states;
+  for (const auto& j : results(d)) {
+    const std::string c = j["config"].get<std::string>();
+    REQUIRE(c.rfind("monkey: ", 0) == 0);
+    if (c.find("vcpu_stall(") != std::string::npos) ++faults["stall"];
+    else if (c.find("failing at ") != std::string::npos) {
+      ++faults["failed up"];
+      failed_states.insert(c.substr(c.find("failing at ") + 11, c.find(',', c.find("failing at ")) - c.find("failing at ") - 11));
+    } else if (c.find("cpu_up 2ms later") != std::string::npos) ++faults["down up"];
+    else ++faults["down"];
+  }
+  CHECK(faults.size() == 4);
+  for (const auto& [k, n] : faults) CHECK_MESSAGE(n >= 100, k);
+  CHECK(failed_states.size() >= 5);  // the failing state varies with the point
+}
+
 TEST_CASE("shrink: a found failure shrinks to fewer preemptions, keeps its signature and replays exactly") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", bug_scenario("b15"), "--runs", "60", "--out", d.file("out")}).status == 1);

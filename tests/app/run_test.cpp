@@ -168,3 +168,28 @@ count = 2
   CHECK_FALSE(again.result.replay_diverged_at.has_value());
   CHECK(again.result.trace_hash == delayed.result.trace_hash);
 }
+
+TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in multi_cpu_stop for the stall, with no lockup; a cpu_up told to fail by the fail attribute rolls back and returns -EAGAIN") {
+  const app::Scenario sc = app::load_scenario(apptest::scenario_path("host_faults"));
+  std::ostringstream trace;
+  app::RunOptions o;
+  o.text_trace = &trace;
+  const app::RunReport r = run(sc, o);
+  CHECK_FALSE(r.failed);
+  // Every CPU but the stalled one spun for the whole 50 ms stall.
+  REQUIRE(r.result.lanes.size() == 4);
+  for (unsigned c : {0u, 1u, 3u}) CHECK(r.result.lanes[c].spin >= sim::Duration::ns(49'000'000));
+  CHECK(r.result.lanes[2].spin < sim::Duration::ns(1'000'000));
+  const std::string t = trace.str();
+  CHECK(t.find("cpuhp.fail cpu=3 state=CPUHP_AP_ACTIVE bringup=1 ret=-11") != std::string::npos);
+  CHECK(t.find("scn.ret name=up_fails n=0 ret=-11") != std::string::npos);
+  // The stall landed between two states of the stop_machine, 50 ms apart.
+  std::vector<std::int64_t> msm;
+  std::istringstream in(t);
+  std::string line;
+  app::TraceLine tl;
+  while (std::getline(in, line))
+    if (line.find("msm.state msdata=1") != std::string::npos && app::parse_trace_line(line, tl)) msm.push_back(tl.t_ns);
+  REQUIRE(msm.size() >= 2);
+  CHECK(msm.back() - msm.front() >= 50'000'000);
+}

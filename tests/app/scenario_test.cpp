@@ -2,6 +2,7 @@
 #include "app_fixture.hpp"
 
 #include "app/fns.hpp"
+#include "model/cpu.hpp"
 
 #include <set>
 
@@ -192,6 +193,33 @@ TEST_CASE("scenario: required action arguments and conflicting keys are errors")
                  "action[2].name: expected a unique action name, got \"a1\" a second time"));
   CHECK(contains(parse_error("[[action]]\ndo = \"cpuhp_setup_state\"\nstate = \"CPUHP_NOWHERE\"\n"),
                  "action[1].state: expected a hotplug state name"));
+}
+
+TEST_CASE("scenario: host faults: vcpu_stall needs a target and a duration, cpu_up's fail_state a hotplug state name") {
+  const app::Scenario s = parse(R"(
+[[action]]
+do = "vcpu_stall"
+target = 2
+duration = "3ms"
+count = 2
+every = "1ms"
+[[action]]
+do = "cpu_up"
+target = 3
+fail_state = "CPUHP_AP_ACTIVE"
+)");
+  REQUIRE(s.actions.size() == 2);
+  CHECK(s.actions[0].kind == app::ActionKind::VcpuStall);
+  CHECK(s.actions[0].targets == std::vector<unsigned>{2});
+  CHECK(s.actions[0].duration == sim::Duration::ns(3'000'000));
+  CHECK(s.actions[1].fail_state == model::CPUHP_AP_ACTIVE);
+  CHECK(contains(parse_error("[[action]]\ndo = \"vcpu_stall\"\nduration = \"1ms\"\n"),
+                 "action[1].target: missing: expected the target CPU id"));
+  CHECK(contains(parse_error("[[action]]\ndo = \"vcpu_stall\"\ntarget = 1\n"), "action[1].duration: missing"));
+  CHECK(contains(parse_error("[[action]]\ndo = \"cpu_up\"\ntarget = 1\nfail_state = \"CPUHP_NOWHERE\"\n"),
+                 "action[1].fail_state: expected a hotplug state name such as \"CPUHP_AP_ACTIVE\""));
+  CHECK(contains(parse_error("[[action]]\ndo = \"cpu_down\"\ntarget = 1\nfail_state = \"CPUHP_AP_ACTIVE\"\n"),
+                 "fail_state"));  // cpu_down's own fault is disable_fails
 }
 
 TEST_CASE("scenario: expectations: counters must name something the run can count") {

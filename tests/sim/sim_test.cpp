@@ -312,6 +312,40 @@ TEST_CASE("sim: relax() returns at once if the word changed between the read and
   CHECK(returned_at < Time::zero() + 1_us);
 }
 
+TEST_CASE("sim: a stalled vCPU takes no step during the stall, and a wake-up meant for it takes effect when it ends") {
+  Config cfg;
+  cfg.lanes = 2;
+  Sim s(cfg);
+  std::vector<Time> steps;  // lane 0's clock after each of its points
+  Time woke = Time::max();
+  const FiberId busy = s.spawn("busy", [&] {
+    for (int i = 0; i < 60; ++i) {
+      s.point();
+      steps.push_back(s.now());
+    }
+  }, {.essential = true});
+  const FiberId idle = s.spawn("idle", [&] {
+    s.halt();
+    woke = s.now();
+  }, {.essential = true});
+  s.set_current(0, busy);
+  s.set_current(1, idle);
+  s.at(Time::zero() + 200_ns, [&] { s.stall_lane(0, Time::zero() + 5_us); });
+  s.at(Time::zero() + 100_ns, [&] { s.stall_lane(1, Time::zero() + 3_us); });
+  s.at(Time::zero() + 300_ns, [&] { s.kick(1, s.now()); });  // an interrupt for the stalled CPU
+  CHECK(s.run().outcome == Outcome::Completed);
+  REQUIRE(steps.size() == 60);
+  std::size_t before = 0, after = 0;
+  for (Time t : steps) {
+    CHECK_FALSE((t > Time::zero() + 210_ns && t < Time::zero() + 5_us));  // nothing inside the stall
+    before += t <= Time::zero() + 210_ns ? 1 : 0;
+    after += t >= Time::zero() + 5_us ? 1 : 0;
+  }
+  CHECK(before > 0);
+  CHECK(after > 0);
+  CHECK(woke == Time::zero() + 3_us);  // kicked at 300 ns, halted CPU stalled until 3 us
+}
+
 TEST_CASE("sim: a parked spinner also wakes at the relax timeout quantum") {
   Config cfg;
   cfg.lanes = 1;
