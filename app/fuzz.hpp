@@ -93,6 +93,9 @@ struct ShrinkSummary {
 ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress);
 
 // ---- text-level scenario edits (the artifact embeds the scenario text) ----
+/// Sets `key = value` (a TOML literal) in `[table]`, adding the key or the table if missing.
+std::string scenario_set_key(const std::string& text, const std::string& table, const std::string& key,
+                             const std::string& value);
 std::string scenario_set_cpus(const std::string& text, unsigned cpus);
 std::string scenario_remove_action(const std::string& text, int header_line);
 std::string scenario_append(const std::string& text, const std::string& block);

@@ -16,6 +16,8 @@
 
 #include <fmt/format.h>
 
+#include <set>
+
 #include <algorithm>
 #include <deque>
 #include <memory>
@@ -38,6 +40,7 @@ struct ActionRt {
   model::cpumask mask;  ///< the `cpus` argument (valid when a->cpus)
   std::uint32_t matches = 0;
   bool fired = false;
+  std::set<std::uint32_t> injected;  ///< calls made to fail by [kernel] hotplug_fault_ratio
 };
 
 struct RunState {
@@ -45,6 +48,7 @@ struct RunState {
   const Scenario& sc;
   const RunOptions& opts;
   Counters counters;
+  std::uint64_t injected_faults = 0;  ///< hotplug calls made to fail by hotplug_fault_ratio
   std::deque<std::string> strings;  ///< names handed to the kernel as const char* (stable addresses)
   std::deque<ActionRt> acts;
   std::deque<model::cpu_stop_work> works;  ///< stop_one_cpu_nowait buffers: live until the kernel is gone
@@ -157,6 +161,15 @@ int do_smpboot(RunState& st, ActionRt& ar) {
   return 0;
 }
 
+/// [kernel] hotplug_fault_ratio: whether this hotplug call is made to fail (a recorded choice).
+bool injected_fault(RunState& st, ActionRt& ar, std::uint32_t call) {
+  const sim::Ratio r = st.sc.hotplug_fault_ratio;
+  if (r.num == 0 || !model::kernel().sim.chance(sim::ChoiceKind::Fault, r, "fault")) return false;
+  ++st.injected_faults;
+  ar.injected.insert(call);
+  return true;
+}
+
 int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
   using namespace model;
   const Action& a = *ar.a;
@@ -175,15 +188,35 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
     case ActionKind::StopMachineFromInactiveCpu: return do_inactive_cpu(st, ar);
     case ActionKind::CpuUp: {
       const unsigned target = a.targets[call % a.targets.size()];
-      if (a.fail_state) {  // fault injection: echo STATE > /sys/devices/system/cpu/cpuN/hotplug/fail
-        if (const int err = cpuhp_fail_state(target, *a.fail_state); err != 0) return err;
+      std::optional<int> fail = a.fail_state;
+      if (!fail && injected_fault(st, ar, call)) {
+        const auto& states = failable_bringup_states();
+        fail = states[kernel().sim.choose(sim::ChoiceKind::Fault, static_cast<std::uint32_t>(states.size()), "fault")];
+        trace_scn("scn.fault", "name={} n={} cpu={} fail_state={}", a.name, call, target, cpuhp_state_name(*fail));
       }
-      return cpu_up(target);
+      if (!fail) return cpu_up(target);
+      // Fault injection: echo STATE > /sys/devices/system/cpu/cpuN/hotplug/fail, and reset it after
+      // the call, so an injection the call did not reach (a CPU already online) cannot hit a later
+      // operation in either direction.
+      if (const int err = cpuhp_fail_state(target, *fail); err != 0) return err;
+      const int ret = cpu_up(target);
+      cpuhp_fail_state(target, CPUHP_INVALID);
+      return ret;
     }
     case ActionKind::CpuDown: {
       const unsigned target = a.targets[call % a.targets.size()];
-      if (a.disable_fails) kernel().cpu->disable_error[target] = *a.disable_fails;  // fault injection
-      return cpu_down(target);
+      std::optional<int> refuse = a.disable_fails;
+      if (!refuse && injected_fault(st, ar, call)) {
+        refuse = -EBUSY;
+        trace_scn("scn.fault", "name={} n={} cpu={} disable_fails={}", a.name, call, target, *refuse);
+      }
+      if (!refuse) return cpu_down(target);
+      // Fault injection for this call only (a call that returns early, say for an offline CPU, must
+      // not leave it armed for another action's cpu_down).
+      kernel().cpu->disable_error[target] = *refuse;
+      const int ret = cpu_down(target);
+      kernel().cpu->disable_error[target] = 0;
+      return ret;
     }
     case ActionKind::Migrate: return affine_move_task(a.targets[call % a.targets.size()]);
     case ActionKind::CpuhpSetupState: return do_cpuhp_setup_state(st, ar);
@@ -365,6 +398,8 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.sim.step_cost = sc.step_cost;
   kc.sim.skew = sc.skew;
   kc.sim.propagation_delay_max = sc.propagation_delay;
+  kc.sim.stall_ratio = sc.vcpu_stall_ratio;
+  kc.sim.stall_max = sc.vcpu_stall_max;
   // A PCT run (and its replay: the artifact names the strategy) stalls the lane hit by a change
   // point (PctPolicy::stall_picked).
   if (rep.strategy == sim::PolicyKind::Pct) kc.sim.pct_stall = sc.pct_stall;
@@ -431,7 +466,10 @@ void evaluate(const Scenario& sc, RunState& st, model::Kernel& k, RunReport& rep
                                                                  fmt::join(e.failure_kinds, " or ")));
   if (!e.pass && rep.failed && !e.failure_kinds.empty() && !in_list(e.failure_kinds, kind))
     unmet("expect.failure", fmt::format("expected the failure {}, got {}", fmt::join(e.failure_kinds, " or "), kind));
-  if (!rep.failed) {
+  // With hotplug faults injected, which CPUs end up online and what the counters say depend on
+  // the calls made to fail: only the result and the other calls' return values are checked.
+  const bool faulted = st.injected_faults > 0;
+  if (!rep.failed && !faulted) {
     if (e.online && *e.online != online)
       unmet("expect.online", fmt::format("expected online CPUs {}, got {}", format_cpulist(*e.online), rep.online));
     if (e.active && *e.active != active)
@@ -440,13 +478,15 @@ void evaluate(const Scenario& sc, RunState& st, model::Kernel& k, RunReport& rep
       const std::int64_t got = st.counters.get(key);
       if (got != want) unmet("expect.counts." + key, fmt::format("expected count {} = {}, got {}", key, want, got));
     }
+  }
+  if (!rep.failed) {
     for (const auto& ar : st.acts) {
       if (!ar.a->expect_ret) continue;
       const int want = *ar.a->expect_ret;
       if (ar.sum.rets.empty())
         unmet(fmt::format("action.{}.expect_ret", ar.a->name), fmt::format("action {} made no call", ar.a->name));
       for (std::size_t i = 0; i < ar.sum.rets.size(); ++i) {
-        if (ar.sum.rets[i] == want) continue;
+        if (ar.sum.rets[i] == want || ar.injected.count(static_cast<std::uint32_t>(i)) != 0) continue;
         unmet(fmt::format("action.{}.expect_ret", ar.a->name),
               fmt::format("action {} call #{} returned {}, expected {}", ar.a->name, i, ar.sum.rets[i], want));
         break;

@@ -38,6 +38,16 @@ std::string printable(std::string_view text) {
 
 ScenarioError::ScenarioError(const std::string& message) : std::runtime_error(printable(message)) {}
 
+const std::vector<int>& failable_bringup_states() {
+  static const std::vector<int> states = {model::CPUHP_CREATE_THREADS,     model::CPUHP_RCUTREE_PREP,
+                                          model::CPUHP_BRINGUP_CPU,        model::CPUHP_AP_SMPBOOT_THREADS,
+                                          model::CPUHP_AP_WATCHDOG_ONLINE, model::CPUHP_AP_RCUTREE_ONLINE,
+                                          model::CPUHP_AP_ACTIVE};
+  return states;
+}
+
+std::string format_ratio(sim::Ratio r) { return r.num == 0 ? "0" : fmt::format("{}/{}", r.num, r.den); }
+
 const std::vector<ActionKindInfo>& action_kinds() {
   static const std::vector<ActionKindInfo> v = {
       {ActionKind::StopMachine, "stop_machine", "stop_machine(fn, NULL, cpus): fn on the listed CPUs, all others held"},
@@ -236,6 +246,28 @@ class Reader {
     return d;
   }
 
+  /// A chance: "N/D" with 0 <= N <= D and D > 0 (exact, no floating point), or 0.
+  sim::Ratio ratio(std::string_view key, sim::Ratio def) const {
+    const toml::node* n = get(key);
+    if (!n) return def;
+    const char* expected = "a chance written \"N/D\" such as \"1/200\" (0 <= N <= D, D > 0), or 0";
+    if (const auto i = n->value_exact<std::int64_t>(); i && *i == 0) return sim::Ratio{0, 1};
+    const auto v = n->value_exact<std::string>();
+    if (!v) fail(key, fmt::format("expected {}, got {}", expected, type_name(*n)));
+    const auto slash = v->find('/');
+    auto number = [](std::string_view t, std::uint64_t& out) {
+      if (t.empty() || t.size() > 12 || t.find_first_not_of("0123456789") != std::string_view::npos) return false;
+      out = std::stoull(std::string(t));
+      return true;
+    };
+    sim::Ratio r;
+    if (*v == "0") return sim::Ratio{0, 1};
+    if (slash == std::string::npos || !number(std::string_view(*v).substr(0, slash), r.num) ||
+        !number(std::string_view(*v).substr(slash + 1), r.den) || r.den == 0 || r.num > r.den)
+      fail(key, fmt::format("expected {}, got \"{}\"", expected, *v));
+    return r;
+  }
+
   std::optional<sim::Duration> opt_duration(std::string_view key) const {
     if (!has(key)) return std::nullopt;
     return duration(key, sim::Duration{});
@@ -319,7 +351,10 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 }
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
-  r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs"}, "[kernel]");
+  r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
+          "hotplug_fault_ratio"},
+         "[kernel]");
+  s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
   s.rcu_cpu_stall_timeout = r.duration("rcu_cpu_stall_timeout", s.rcu_cpu_stall_timeout, sim::Duration::ns(1));
   s.liveness_bound = r.duration("liveness_bound", s.liveness_bound, sim::Duration::ns(1));
@@ -341,7 +376,11 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
 }
 
 void parse_sim(const Reader& r, Scenario& s) {
-  r.only({"granularity", "step_cost", "skew", "pct_stall", "propagation_delay", "max_steps", "max_time"}, "[sim]");
+  r.only({"granularity", "step_cost", "skew", "pct_stall", "propagation_delay", "vcpu_stall_ratio", "vcpu_stall_max",
+          "max_steps", "max_time"},
+         "[sim]");
+  s.vcpu_stall_ratio = r.ratio("vcpu_stall_ratio", s.vcpu_stall_ratio);
+  s.vcpu_stall_max = r.duration("vcpu_stall_max", s.vcpu_stall_max, sim::Duration::ns(1));
   s.granularity = *sim::granularity_from_string(r.choice("granularity", {"none", "locks", "shared"}, "locks"));
   s.step_cost = r.duration("step_cost", s.step_cost, sim::Duration::ns(1));
   s.skew = r.duration("skew", s.skew);

@@ -58,6 +58,11 @@ struct ActionKindInfo {
   const char* summary;
 };
 const std::vector<ActionKindInfo>& action_kinds();
+/// Bring-up states the hotplug `fail` attribute accepts for an offline CPU (they have a callback
+/// and are not atomic): what a fault-injected cpu_up fails at.
+const std::vector<int>& failable_bringup_states();
+/// "N/D" (exact; "0" for never).
+std::string format_ratio(sim::Ratio r);
 const char* to_string(ActionKind k);
 
 /// Fires an action when a trace event (info level) matches: its name and every listed field.
@@ -129,6 +134,8 @@ struct Scenario {
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);
   bool detectors_stop_run = true;
   std::vector<std::string> bugs;
+  /// Chance that a cpu_up or cpu_down call of an action is made to fail by fault injection.
+  sim::Ratio hotplug_fault_ratio{0, 1};
   // [sim]
   sim::Granularity granularity = sim::Granularity::Locks;
   sim::Duration step_cost = sim::Duration::ns(10);
@@ -137,6 +144,9 @@ struct Scenario {
   sim::Duration pct_stall = sim::Duration::ns(1'000'000);
   /// Longest delay before a spinning CPU sees a write to the word it polls (0: at once).
   sim::Duration propagation_delay = sim::Duration::ns(0);
+  /// Chance, at each step, that the host stalls the CPU about to run, for up to vcpu_stall_max.
+  sim::Ratio vcpu_stall_ratio{0, 1};
+  sim::Duration vcpu_stall_max = sim::Duration::ns(1'000'000);
   std::uint64_t max_steps = 100'000'000;
   sim::Duration max_time = sim::Duration::ns(3600LL * 1'000'000'000);
   // [run]

@@ -215,6 +215,30 @@ TEST_CASE("scenario edits: cpus and actions can be changed in the text and still
   CHECK(fewer.cpus == 6);
   const app::Scenario one_less = app::parse_scenario(app::scenario_remove_action(text, sc.actions.back().line), "x.toml");
   CHECK(one_less.actions.size() == sc.actions.size() - 1);
+  // A key is replaced in its table, added to a table that lacks it, or added with a new table.
+  const std::string set = app::scenario_set_key(text, "sim", "max_time", "\"2s\"");
+  CHECK(app::parse_scenario(set, "x.toml").max_time == sim::Duration::ns(2'000'000'000));
+  const app::Scenario added = app::parse_scenario(app::scenario_set_key(set, "sim", "vcpu_stall_ratio", "\"1/9\""), "x.toml");
+  CHECK(added.vcpu_stall_ratio.num == 1);
+  CHECK(added.vcpu_stall_ratio.den == 9);
+  CHECK(app::parse_scenario(app::scenario_set_key(text, "kernel", "hotplug_fault_ratio", "\"1/4\""), "x.toml")
+            .hotplug_fault_ratio.den == 4);
+}
+
+TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio and propagation delay, print them, and keep them in the variant") {
+  TempDir d;
+  REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "30", "--strategy", "swarm", "--out", d.file("out")}).status == 0);
+  std::set<std::string> stalls, delays;
+  for (const auto& j : results(d)) {
+    const std::string c = j["config"].get<std::string>();
+    const auto s = c.find("vcpu_stalls="), p = c.find("propagation_delay=");
+    REQUIRE(s != std::string::npos);
+    REQUIRE(p != std::string::npos);
+    stalls.insert(c.substr(s + 12, c.find(' ', s) - s - 12));
+    delays.insert(c.substr(p + 18));
+  }
+  CHECK(stalls == std::set<std::string>{"0", "1/2000", "1/200"});
+  CHECK(delays == std::set<std::string>{"0ns", "300ns", "3us"});
 }
 
 TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays and shrinks") {

@@ -193,3 +193,50 @@ TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in m
   REQUIRE(msm.size() >= 2);
   CHECK(msm.back() - msm.front() >= 50'000'000);
 }
+
+TEST_CASE("fault ratios: [kernel] hotplug_fault_ratio makes hotplug calls fail by injection (recorded choices, expectations relaxed for them); [sim] vcpu_stall_ratio stalls CPUs; both replay") {
+  const std::string base = R"(
+[machine]
+cpus = 4
+[run]
+strategy = "random"
+[[action]]
+name = "down"
+do = "cpu_down"
+at = "1ms"
+targets = "1-3"
+count = 3
+expect_ret = 0
+[[action]]
+do = "stop_machine"
+at = "2ms"
+[expect]
+online = "0"
+)";
+  const app::Scenario clean = apptest::parse(base);
+  CHECK_FALSE(run(clean).failed);
+  const app::Scenario faulty =
+      apptest::parse(base + "[kernel]\nhotplug_fault_ratio = \"1/1\"\n[sim]\nvcpu_stall_ratio = \"1/50\"\n");
+  std::ostringstream trace;
+  app::RunOptions o;
+  o.text_trace = &trace;
+  const app::RunReport r = run(faulty, o);
+  CHECK_FALSE(r.failed);
+  CHECK(r.expectation_met);  // the calls made to fail are not held to expect_ret, nor the end state
+  for (const auto& a : r.actions)
+    if (a.name == "down") CHECK(a.rets == std::vector<int>{-16, -16, -16});  // __cpu_disable refused: -EBUSY
+  CHECK(r.online == "0-3");
+  CHECK(trace.str().find("scn.fault name=down n=2 cpu=3 disable_fails=-16") != std::string::npos);
+  std::size_t faults = 0, stalls = 0;
+  for (const auto& c : r.choices.entries()) {
+    faults += c.kind == sim::ChoiceKind::Fault ? 1 : 0;
+    stalls += c.kind == sim::ChoiceKind::StallLen ? 1 : 0;
+  }
+  CHECK(faults == 3);  // one recorded chance per hotplug call
+  CHECK(stalls > 0);
+  app::RunOptions rp;
+  rp.replay = r.choices;
+  const app::RunReport again = run(faulty, rp);
+  CHECK_FALSE(again.result.replay_diverged_at.has_value());
+  CHECK(again.result.trace_hash == r.result.trace_hash);
+}

@@ -222,6 +222,17 @@ fail_state = "CPUHP_AP_ACTIVE"
                  "fail_state"));  // cpu_down's own fault is disable_fails
 }
 
+TEST_CASE("scenario: chances are exact N/D strings (or 0); anything else is an error at the key") {
+  const app::Scenario s = parse("[sim]\nvcpu_stall_ratio = \"3/1000\"\nvcpu_stall_max = \"2ms\"\n[kernel]\nhotplug_fault_ratio = 0\n");
+  CHECK(s.vcpu_stall_ratio.num == 3);
+  CHECK(s.vcpu_stall_ratio.den == 1000);
+  CHECK(s.vcpu_stall_max == sim::Duration::ns(2'000'000));
+  CHECK(s.hotplug_fault_ratio.num == 0);
+  for (const char* bad : {"\"0.5\"", "\"3/2\"", "\"1/0\"", "\"1/\"", "\"-1/4\"", "0.25", "true"})
+    CHECK(contains(parse_error(fmt::format("[sim]\nvcpu_stall_ratio = {}\n", bad)),
+                   "sim.vcpu_stall_ratio: expected a chance written \"N/D\""));
+}
+
 TEST_CASE("scenario: expectations: counters must name something the run can count") {
   CHECK(contains(parse_error("[expect.counts]\n\"fn.cuont\" = 1\n"), "test.toml:2:1: error: expect.counts.fn.cuont: "
                                                                      "'fn.cuont' names no stop callback"));
