@@ -239,20 +239,21 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
   job.opts.strategy = pct ? sim::PolicyKind::Pct : sim::PolicyKind::Random;
   job.opts.pct_depth = static_cast<std::uint32_t>(rng.range(2, 4));
   job.opts.granularity = shared ? sim::Granularity::Shared : sim::Granularity::Locks;
-  // Fault ratios, each off in a third of the runs: host stalls of the CPU about to run and late
-  // visibility of writes to spinners. They go into the variant's text, so its artifact replays
-  // them. Hotplug calls made to fail ([kernel] hotplug_fault_ratio) are not drawn yet: on the
-  // hotplug storms they lead to I-HP-3/I-HP-7 reports in the rollback after a refused
-  // __cpu_disable that are not yet triaged (model, oracle or kernel).
+  // Fault ratios, each off in a third of the runs: host stalls of the CPU about to run, late
+  // visibility of writes to spinners, and hotplug calls made to fail. They go into the variant's
+  // text, so its artifact replays them.
   static constexpr sim::Ratio kStalls[] = {{0, 1}, {1, 2000}, {1, 200}};
   static constexpr const char* kDelays[] = {"0ns", "300ns", "3us"};
+  static constexpr sim::Ratio kHotplugFaults[] = {{0, 1}, {1, 8}, {1, 3}};
   const sim::Ratio stalls = kStalls[rng.range(0, 2)];
   const char* delay = kDelays[rng.range(0, 2)];
+  const sim::Ratio hotplug_faults = kHotplugFaults[rng.range(0, 2)];
+  auto quoted = [](const std::string& v) { return fmt::format("\"{}\"", v); };
   std::string faulty = text;
-  if (stalls.num != 0)
-    faulty = scenario_set_key(faulty, "sim", "vcpu_stall_ratio", fmt::format("\"{}\"", format_ratio(stalls)));
-  if (std::string_view(delay) != "0ns")
-    faulty = scenario_set_key(faulty, "sim", "propagation_delay", fmt::format("\"{}\"", delay));
+  if (stalls.num != 0) faulty = scenario_set_key(faulty, "sim", "vcpu_stall_ratio", quoted(format_ratio(stalls)));
+  if (std::string_view(delay) != "0ns") faulty = scenario_set_key(faulty, "sim", "propagation_delay", quoted(delay));
+  if (hotplug_faults.num != 0)
+    faulty = scenario_set_key(faulty, "kernel", "hotplug_fault_ratio", quoted(format_ratio(hotplug_faults)));
   const bool faults_kept = faulty == text || parses(faulty);
   if (faults_kept) text = faulty;
   std::size_t dropped = 0;
@@ -261,7 +262,8 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
                            sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
                            shared ? "shared" : "locks");
   if (faults_kept)
-    job.config += fmt::format(" vcpu_stalls={} propagation_delay={}", format_ratio(stalls), delay);
+    job.config += fmt::format(" vcpu_stalls={} propagation_delay={} hotplug_faults={}", format_ratio(stalls), delay,
+                              format_ratio(hotplug_faults));
   job.set_variant(std::move(variant));
   return job;
 }

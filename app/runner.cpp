@@ -194,14 +194,8 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
         fail = states[kernel().sim.choose(sim::ChoiceKind::Fault, static_cast<std::uint32_t>(states.size()), "fault")];
         trace_scn("scn.fault", "name={} n={} cpu={} fail_state={}", a.name, call, target, cpuhp_state_name(*fail));
       }
-      if (!fail) return cpu_up(target);
-      // Fault injection: echo STATE > /sys/devices/system/cpu/cpuN/hotplug/fail, and reset it after
-      // the call, so an injection the call did not reach (a CPU already online) cannot hit a later
-      // operation in either direction.
-      if (const int err = cpuhp_fail_state(target, *fail); err != 0) return err;
-      const int ret = cpu_up(target);
-      cpuhp_fail_state(target, CPUHP_INVALID);
-      return ret;
+      if (fail) model::cpuhp_inject_next({.fail_state = *fail});  // the sysfs fail attribute, for this call
+      return cpu_up(target);
     }
     case ActionKind::CpuDown: {
       const unsigned target = a.targets[call % a.targets.size()];
@@ -210,13 +204,8 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
         refuse = -EBUSY;
         trace_scn("scn.fault", "name={} n={} cpu={} disable_fails={}", a.name, call, target, *refuse);
       }
-      if (!refuse) return cpu_down(target);
-      // Fault injection for this call only (a call that returns early, say for an offline CPU, must
-      // not leave it armed for another action's cpu_down).
-      kernel().cpu->disable_error[target] = *refuse;
-      const int ret = cpu_down(target);
-      kernel().cpu->disable_error[target] = 0;
-      return ret;
+      if (refuse) model::cpuhp_inject_next({.disable_error = *refuse});  // for this call only
+      return cpu_down(target);
     }
     case ActionKind::Migrate: return affine_move_task(a.targets[call % a.targets.size()]);
     case ActionKind::CpuhpSetupState: return do_cpuhp_setup_state(st, ar);

@@ -11,7 +11,7 @@ smpsim = sys.argv[1] if len(sys.argv) > 1 else "build/release/app/smpsim"
 max_runs = int(sys.argv[2]) if len(sys.argv) > 2 else 500
 campaigns = int(sys.argv[3]) if len(sys.argv) > 3 else 5
 root = pathlib.Path(__file__).resolve().parent.parent
-strategies = ["portfolio", "random", "pct"]
+strategies = ["portfolio", "random", "pct", "swarm", "monkey"]
 
 
 def order(p):  # b9 before b9_large before b11

@@ -370,7 +370,14 @@ static void cpuhp_thread_fun(unsigned cpu) {
   } else {
     st->result = cpuhp_invoke_callback(cpu, state, bringup, st->node, &st->last);
   }
-  if (st->result) st->should_run = false;
+  if (st->result) {
+    // A callback failing while this thread rolls back: no way forward, no way back; warned.
+    if (st->rollback) {
+      G().op_warned = true;
+      kernel().sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.warn", "msg=\"rollback failed on cpu{}\"", cpu);
+    }
+    st->should_run = false;
+  }
   if (!st->should_run) complete_ap_thread(st, bringup);
 }
 
@@ -659,11 +666,57 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   return ret;
 }
 
+// SIM: cpuhp_inject_next. Under cpu_add_remove_lock: the operation about to run is the only one
+// that can hit the armed fault; disarm() takes back what it did not reach.
+namespace {
+// The calling task's armed fault, taken at the start of its operation (so an early error return
+// leaves nothing armed for a later call).
+std::optional<hotplug_fault> take_armed_fault() {
+  auto& armed = G().armed_faults;
+  if (armed.empty() || !kernel().sim.in_fiber()) return std::nullopt;
+  for (auto it = armed.begin(); it != armed.end(); ++it) {
+    if (it->first != current) continue;
+    const hotplug_fault f = it->second;
+    armed.erase(it);
+    return f;
+  }
+  return std::nullopt;
+}
+
+// Applied while cpu_add_remove_lock is held; what the operation did not reach is disarmed at the
+// end of the scope.
+struct InjectedFault {
+  unsigned cpu;
+  std::optional<hotplug_fault> f;
+  int error = 0;  // the fail attribute refused the state
+  InjectedFault(unsigned c, std::optional<hotplug_fault> taken) : cpu(c), f(taken) {
+    if (!f) return;
+    if (f->fail_state != CPUHP_INVALID) error = cpuhp_fail_state(cpu, f->fail_state);
+    if (f->disable_error != 0) G().disable_error[cpu] = f->disable_error;
+  }
+  ~InjectedFault() {
+    if (!f) return;
+    cpuhp_cpu_state* st = cpuhp_state_of(cpu);
+    if (f->fail_state != CPUHP_INVALID && st->fail == f->fail_state) st->fail = CPUHP_INVALID;
+    if (f->disable_error != 0) G().disable_error[cpu] = 0;
+  }
+  InjectedFault(const InjectedFault&) = delete;
+  InjectedFault& operator=(const InjectedFault&) = delete;
+};
+}  // namespace
+
+void cpuhp_inject_next(const hotplug_fault& f) { G().armed_faults.emplace_back(current, f); }
+
 static int cpu_up_target(unsigned cpu, int target) {
   auto& k = kernel();
+  const std::optional<hotplug_fault> injected = take_armed_fault();
   if (cpu >= k.nr_cpu_ids || !cpumask_test_cpu(cpu, &k.cpu_possible_mask)) return -EINVAL;
   cpu_maps_update_begin();
-  const int err = G().cpu_hotplug_disabled ? -EBUSY : cpu_up_(cpu, target);
+  int err = 0;
+  {
+    const InjectedFault fault(cpu, injected);
+    err = fault.error != 0 ? fault.error : G().cpu_hotplug_disabled ? -EBUSY : cpu_up_(cpu, target);
+  }
   cpu_maps_update_done();
   return err;
 }
@@ -727,9 +780,14 @@ static int cpu_down_maps_locked(unsigned cpu, int target) {
 
 static int cpu_down_target(unsigned cpu, int target) {
   auto& k = kernel();
+  const std::optional<hotplug_fault> injected = take_armed_fault();
   if (cpu >= k.nr_cpu_ids) return -EINVAL;
   cpu_maps_update_begin();
-  const int err = cpu_down_maps_locked(cpu, target);
+  int err = 0;
+  {
+    const InjectedFault fault(cpu, injected);
+    err = cpu_down_maps_locked(cpu, target);
+  }
   cpu_maps_update_done();
   return err;
 }

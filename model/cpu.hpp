@@ -86,6 +86,12 @@ struct cpuhp_cpu_state {
   bool reported_alive = false;
 };
 
+/// One operation's injected fault (cpuhp_inject_next).
+struct hotplug_fault {
+  int fail_state = CPUHP_INVALID;  ///< cpu_up: this bring-up state's callback fails (-EAGAIN)
+  int disable_error = 0;           ///< cpu_down: __cpu_disable refuses with this errno
+};
+
 struct cpu_globals {
   percpu_rw_semaphore cpu_hotplug_lock{"cpu_hotplug_lock"};
   mutex cpu_add_remove_lock{"cpu_add_remove_lock"};
@@ -100,6 +106,7 @@ struct cpu_globals {
   int ops_in_flight = 0;                     ///< I-HP-5
   bool op_warned = false;                    ///< the current operation warned (rollback or DEAD failure)
   std::vector<int> last_invoked;             ///< I-HP-4: last state run per CPU and direction
+  std::vector<std::pair<const task_struct*, hotplug_fault>> armed_faults;  ///< cpuhp_inject_next
 };
 
 std::unique_ptr<cpu_globals> make_cpu_globals(unsigned nr_cpus);
@@ -125,6 +132,13 @@ int remove_cpu(unsigned cpu);
 int cpu_device_set_target(unsigned cpu, int target);
 /// The sysfs `fail` attribute: returns -EINVAL for states that may not be failed.
 int cpuhp_fail_state(unsigned cpu, int state);
+/// SIM: fault injection bound to the calling task's next cpu_up or cpu_down. The sysfs `fail`
+/// attribute and a refusing __cpu_disable belong to the CPU until an operation reaches them, so a
+/// concurrent operation on the same CPU (another task's, or the rollback of one) could consume
+/// them. Armed here, they are applied once the operation holds cpu_add_remove_lock, and whatever
+/// it did not reach is disarmed before it lets go: only that operation can hit them. A fail state
+/// the attribute refuses makes the call return -EINVAL without trying.
+void cpuhp_inject_next(const hotplug_fault& f);
 cpuhp_cpu_state* cpuhp_state_of(unsigned cpu);
 cpuhp_step* cpuhp_get_step(int state);
 

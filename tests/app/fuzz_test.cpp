@@ -225,20 +225,22 @@ TEST_CASE("scenario edits: cpus and actions can be changed in the text and still
             .hotplug_fault_ratio.den == 4);
 }
 
-TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio and propagation delay, print them, and keep them in the variant") {
+TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay and hotplug fault ratio, and print them") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "30", "--strategy", "swarm", "--out", d.file("out")}).status == 0);
-  std::set<std::string> stalls, delays;
+  std::map<std::string, std::set<std::string>> drawn;
   for (const auto& j : results(d)) {
     const std::string c = j["config"].get<std::string>();
-    const auto s = c.find("vcpu_stalls="), p = c.find("propagation_delay=");
-    REQUIRE(s != std::string::npos);
-    REQUIRE(p != std::string::npos);
-    stalls.insert(c.substr(s + 12, c.find(' ', s) - s - 12));
-    delays.insert(c.substr(p + 18));
+    for (const std::string key : {"vcpu_stalls=", "propagation_delay=", "hotplug_faults="}) {
+      const auto at = c.find(key);
+      REQUIRE(at != std::string::npos);
+      const auto end = c.find(' ', at);
+      drawn[key].insert(c.substr(at + key.size(), end == std::string::npos ? std::string::npos : end - at - key.size()));
+    }
   }
-  CHECK(stalls == std::set<std::string>{"0", "1/2000", "1/200"});
-  CHECK(delays == std::set<std::string>{"0ns", "300ns", "3us"});
+  CHECK(drawn["vcpu_stalls="] == std::set<std::string>{"0", "1/2000", "1/200"});
+  CHECK(drawn["propagation_delay="] == std::set<std::string>{"0ns", "300ns", "3us"});
+  CHECK(drawn["hotplug_faults="] == std::set<std::string>{"0", "1/8", "1/3"});
 }
 
 TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays and shrinks") {
