@@ -666,8 +666,8 @@ static int cpu_up_(unsigned cpu, int target) {  // kernel: _cpu_up()
   return ret;
 }
 
-// SIM: cpuhp_inject_next. Under cpu_add_remove_lock: the operation about to run is the only one
-// that can hit the armed fault; disarm() takes back what it did not reach.
+// SIM: cpuhp_inject_next. Under cpu_add_remove_lock the operation about to run is the only one
+// that can hit the armed fault; InjectedFault's destructor takes back what it did not reach.
 namespace {
 // The calling task's armed fault, taken at the start of its operation (so an early error return
 // leaves nothing armed for a later call).

@@ -650,13 +650,16 @@ void Sim::step_lane(LaneId l) {
   fibers_[f]->fiber->resume();
   running_ = kNoFiber;
   running_lane_ = kNoLane;
-  if (step_ended_) {
-    step_ended_ = false;
-    return;
+  // A fiber that ended its step in place yielded only to hand over the decision; one that ended
+  // it and then failed (an engine error thrown there) still has to be finished here.
+  const bool ended = std::exchange(step_ended_, false);
+  const bool finished = fibers_[f]->fiber->finished();
+  if (ended && !finished) return;
+  if (!ended) {
+    ++steps_;
+    ++lane.stats.steps;
   }
-  ++steps_;
-  ++lane.stats.steps;
-  if (fibers_[f]->fiber->finished()) {
+  if (finished) {
     finish_fiber(l, f);
   } else if (lane.state == LaneState::Ready) {
     heap_update(l);

@@ -70,9 +70,9 @@ struct Config {
   /// >0: a PCT change point also stalls the lane it demotes, by 1..4 quarters of this (PctPolicy).
   Duration pct_stall = Duration::ns(0);
   Duration propagation_delay_max = Duration::ns(0);  ///< >0: seeded delay before a spinner sees a write
-  /// A lane whose next step is forced (no other lane ready, no event due, nothing to record)
-  /// goes on without switching to the scheduler and back. Runs are the same either way; off only
-  /// to check that.
+  /// At an interleaving point the fiber makes the run loop's next decision itself; when that is
+  /// its own lane it goes on without switching to the scheduler and back (Sim::continue_in_place).
+  /// Runs are the same either way; off only to check that.
   bool continue_in_place = true;
 };
 
