@@ -44,7 +44,7 @@ TEST_CASE("cli: --help works on the command and on each subcommand (status 0)") 
   CHECK(contains(smpsim({"run", "--help"}).out, "--trace-format"));
 }
 
-TEST_CASE("cli: list fns names every library callback; list bugs and list actions list the registries") {
+TEST_CASE("cli: list fns names every library callback, list bugs and list actions list the registries") {
   const auto fns = smpsim({"list", "fns"});
   CHECK(fns.status == 0);
   for (const auto& f : app::stop_fn_catalog()) CHECK(contains(fns.out, f.name));
@@ -193,7 +193,7 @@ TEST_CASE("trace show: filters a trace by CPU, time window and event name (text 
   CHECK(smpsim({"trace", "show", tmp.file("t.text"), "--from", "yesterday"}).status == 2);
 }
 
-TEST_CASE("trace diff: identical traces exit 0; the first divergence is shown with context on each side (status 1)") {
+TEST_CASE("trace diff: identical traces exit 0, the first divergence is shown with context on each side (status 1)") {
   apptest::TempDir tmp;
   smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("a.log")});
   smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("b.log")});

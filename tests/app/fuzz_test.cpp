@@ -125,7 +125,7 @@ TEST_CASE("fuzz: bad selectors, strategies and shards are usage errors (exit 2)"
   CHECK(smpsim({"fuzz", scenario_path("default"), "--runs", "2", "--bug", "B999"}).status == 2);
 }
 
-TEST_CASE("fuzz: swarm and monkey runs record what they drew or injected; coverage lists never-reached probes") {
+TEST_CASE("fuzz: swarm and monkey runs record what they drew or injected, coverage lists never-reached probes") {
   TempDir d;
   const auto r = smpsim({"fuzz", scenario_path("default"), "--runs", "8", "--strategy", "portfolio", "--out",
                          d.file("out"), "--coverage", d.file("cov.json")});

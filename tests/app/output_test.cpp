@@ -76,7 +76,7 @@ apptest::CliResult smpsim_with_file_limit(const std::vector<std::string>& args, 
 
 }  // namespace
 
-TEST_CASE("output: an unwritable place, a directory or a full device is an error naming the file; nothing is left") {
+TEST_CASE("output: an unwritable place, a directory or a full device is an error naming the file, nothing is left") {
   apptest::TempDir tmp;
   apptest::write_file(tmp.file("plain"), "x");
   const std::string not_dir = tmp.file("plain") + "/out.json";

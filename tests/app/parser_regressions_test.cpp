@@ -96,7 +96,7 @@ TEST_CASE("artifact: integers must be JSON integers in range (1.5, -1 and 1e300 
   CHECK(one_printable_line(err));
 }
 
-TEST_CASE("choice log: CRLF line ends are read; a control byte is quoted as \\xNN in the message") {
+TEST_CASE("choice log: CRLF line ends are read, a control byte is quoted as \\xNN in the message") {
   std::string error;
   const auto log = sim::ChoiceLog::parse("smpsim-choices 1\r\np0/2 p1/2*3\r\n", error);
   REQUIRE(log);

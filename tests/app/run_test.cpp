@@ -169,7 +169,7 @@ count = 2
   CHECK(again.result.trace_hash == delayed.result.trace_hash);
 }
 
-TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in multi_cpu_stop for the stall, with no lockup; a cpu_up told to fail by the fail attribute rolls back and returns -EAGAIN") {
+TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in multi_cpu_stop for the stall, with no lockup, a cpu_up told to fail by the fail attribute rolls back and returns -EAGAIN") {
   const app::Scenario sc = app::load_scenario(apptest::scenario_path("host_faults"));
   std::ostringstream trace;
   app::RunOptions o;
@@ -194,7 +194,7 @@ TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in m
   CHECK(msm.back() - msm.front() >= 50'000'000);
 }
 
-TEST_CASE("fault ratios: [kernel] hotplug_fault_ratio makes hotplug calls fail by injection (recorded choices, expectations relaxed for them); [sim] vcpu_stall_ratio stalls CPUs; both replay") {
+TEST_CASE("fault ratios: [kernel] hotplug_fault_ratio makes hotplug calls fail by injection (recorded choices, expectations relaxed for them), [sim] vcpu_stall_ratio stalls CPUs, both replay") {
   const std::string base = R"(
 [machine]
 cpus = 4

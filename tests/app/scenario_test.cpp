@@ -222,7 +222,7 @@ fail_state = "CPUHP_AP_ACTIVE"
                  "fail_state"));  // cpu_down's own fault is disable_fails
 }
 
-TEST_CASE("scenario: chances are exact N/D strings (or 0); anything else is an error at the key") {
+TEST_CASE("scenario: chances are exact N/D strings (or 0), anything else is an error at the key") {
   const app::Scenario s = parse("[sim]\nvcpu_stall_ratio = \"3/1000\"\nvcpu_stall_max = \"2ms\"\n[kernel]\nhotplug_fault_ratio = 0\n");
   CHECK(s.vcpu_stall_ratio.num == 3);
   CHECK(s.vcpu_stall_ratio.den == 1000);
@@ -245,7 +245,7 @@ TEST_CASE("scenario: expectations: counters must name something the run can coun
   CHECK(contains(parse_error("[expect]\nresult = \"maybe\"\n"), "expect.result: expected one of \"pass\", \"fail\""));
 }
 
-TEST_CASE("scenario: cpulists accept ranges and arrays; malformed lists are errors") {
+TEST_CASE("scenario: cpulists accept ranges and arrays, malformed lists are errors") {
   std::vector<unsigned> v;
   CHECK(app::parse_cpulist("0-3,5", v));
   CHECK(v == std::vector<unsigned>{0, 1, 2, 3, 5});

@@ -404,7 +404,7 @@ TEST_CASE("kthread_park: a second park while SHOULD_PARK is set returns -EBUSY a
   CHECK(still_parked);
 }
 
-TEST_CASE("kthread_park: a thread parking itself only sets the flag; kthread_parkme then parks it (cpus=2)") {
+TEST_CASE("kthread_park: a thread parking itself only sets the flag, kthread_parkme then parks it (cpus=2)") {
   SimFixture t({.cpus = 2});
   int self_ret = 1;
   bool flag_after = false;
@@ -507,7 +507,7 @@ TEST_CASE("kthread_stop: a thread that never ran returns -EINTR without calling 
   CHECK_FALSE(ran);
 }
 
-TEST_CASE("kthread: a plain wake_up_process does not wake a TASK_PARKED thread; kthread_unpark does (cpus=2)") {
+TEST_CASE("kthread: a plain wake_up_process does not wake a TASK_PARKED thread, kthread_unpark does (cpus=2)") {
   SimFixture t({.cpus = 2});
   int iterations = 0;
   int woke = 1;

@@ -96,7 +96,7 @@ TEST_CASE("stop_one_cpu: a disabled stopper gives -ENOENT and fn never runs (cpu
   CHECK(calls == 0);
 }
 
-TEST_CASE("stop_one_cpu_nowait: true runs fn exactly once later; a disabled target gives false and never runs it") {
+TEST_CASE("stop_one_cpu_nowait: true runs fn exactly once later, a disabled target gives false and never runs it") {
   SimFixture t({.cpus = 4, .online = 3});
   int calls = 0;
   bool ok = false, rejected = true;
@@ -243,7 +243,7 @@ TEST_CASE("stop_machine_cpuslocked: before cpu_stop_init fn is called directly w
   CHECK(off);
 }
 
-TEST_CASE("stop_cpus: -ENOENT only when no cpu in the mask accepted; rejected cpus are skipped (cpus=4, online=2)") {
+TEST_CASE("stop_cpus: -ENOENT only when no cpu in the mask accepted, rejected cpus are skipped (cpus=4, online=2)") {
   SimFixture t({.cpus = 4, .online = 2});
   int none = 0, some = 1, calls = 0;
   const auto r = t.run([&] {

@@ -83,7 +83,7 @@ TEST_CASE("trace: payloads parse back into name and fields") {
   CHECK_FALSE(parse_event_payload("bad field", name, fields));
 }
 
-TEST_CASE("trace: with the hash off, an event nobody consumes is never formatted; a sink or observer still gets it") {
+TEST_CASE("trace: with the hash off, an event nobody consumes is never formatted, a sink or observer still gets it") {
   auto run = [](bool hashing, bool sink, bool observer, int& formats, std::uint64_t& hash, std::string& out) {
     std::ostringstream os;
     Sim s(Config{});
