@@ -243,7 +243,7 @@ TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay a
   CHECK(drawn["hotplug_faults="] == std::set<std::string>{"0", "1/8", "1/3"});
 }
 
-TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays and shrinks") {
+TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays") {
   TempDir d;
   const auto r = smpsim({"fuzz", bug_scenario("b8"), "--strategy", "pct", "--seeds", "1..10", "--stop-on-first", "--out",
                          d.file("out")});
@@ -265,6 +265,5 @@ TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a 
   const auto rep = smpsim({"replay", artifact});
   CHECK(rep.status == 0);
   CHECK(rep.out.find("reproduced") != std::string::npos);
-  REQUIRE(smpsim({"shrink", artifact, "-o", d.file("small.json")}).status == 0);
-  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+  // (Shrinking is tested on B15's shorter runs: shrinking this one took two minutes under ASan.)
 }

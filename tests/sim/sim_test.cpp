@@ -233,13 +233,13 @@ TEST_CASE("sim: a lane that goes on in place makes the same run as one that swit
   fifo.stall_ratio = Ratio{0, 1};
   Config replay = random;
   replay.policy = PolicyKind::Replay;
-  replay.replay = run_ring(random, 8, 37_ns).log;
+  replay.replay = run_ring(random, 8, 101_ns).log;
   for (const Config& base : {fifo, random, pct, replay}) {
     CAPTURE(static_cast<int>(base.policy));
     Config switching = base;
     switching.continue_in_place = false;
-    const auto a = run_ring(base, 8, 37_ns);
-    const auto b = run_ring(switching, 8, 37_ns);
+    const auto a = run_ring(base, 8, 101_ns);
+    const auto b = run_ring(switching, 8, 101_ns);
     CHECK(a.result.outcome == Outcome::Completed);
     CHECK(a.trace_text == b.trace_text);
     CHECK(a.log == b.log);
