@@ -16,11 +16,10 @@
 
 #include <fmt/format.h>
 
-#include <set>
-
 #include <algorithm>
 #include <deque>
 #include <memory>
+#include <set>
 
 namespace app {
 
@@ -226,6 +225,19 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
   return 0;
 }
 
+/// Call `i` of an action, counted and traced (scn.call / scn.ret) around `call`, which returns its
+/// value.
+template <class Call>
+void record_call(RunState& st, ActionRt& ar, std::uint32_t i, Call&& call) {
+  const Action& a = *ar.a;
+  trace_scn("scn.call", "name={} do={} n={}", a.name, to_string(a.kind), i);
+  ++ar.sum.calls;
+  st.counters.add(a.name + ".calls");
+  const int ret = call();
+  ar.sum.rets.push_back(ret);
+  trace_scn("scn.ret", "name={} n={} ret={}", a.name, i, ret);
+}
+
 /// A vcpu_stall call, made by the host from timer-event context: no kernel thread is involved,
 /// so it lands whatever the CPUs are doing (inside stop_machine, with interrupts off).
 /// SIM: the hypervisor, not the kernel: the target's timeline jumps.
@@ -233,12 +245,10 @@ void host_call(RunState& st, ActionRt& ar, std::uint32_t i) {
   auto& k = model::kernel();
   const Action& a = *ar.a;
   k.sim.set_event_lane(a.targets[0]);
-  trace_scn("scn.call", "name={} do={} n={}", a.name, to_string(a.kind), i);
-  ++ar.sum.calls;
-  st.counters.add(a.name + ".calls");
-  k.sim.stall_lane(a.targets[0], k.sim.now() + a.duration);
-  ar.sum.rets.push_back(0);
-  trace_scn("scn.ret", "name={} n={} ret={}", a.name, i, 0);
+  record_call(st, ar, i, [&] {
+    k.sim.stall_lane(a.targets[0], k.sim.now() + a.duration);
+    return 0;
+  });
   if (i + 1 == a.count) return action_done(st);
   k.sim.at(k.sim.now() + a.every, [&st, &ar, i] { host_call(st, ar, i + 1); });
 }
@@ -253,12 +263,7 @@ void action_body(RunState& st, ActionRt& ar) {
       const sim::Time due = start + a.every * i;
       if (k.sim.now() < due) model::schedule_timeout_uninterruptible(due - k.sim.now());
     }
-    trace_scn("scn.call", "name={} do={} n={}", a.name, to_string(a.kind), i);
-    ++ar.sum.calls;
-    st.counters.add(a.name + ".calls");
-    const int ret = perform(st, ar, i);
-    ar.sum.rets.push_back(ret);
-    trace_scn("scn.ret", "name={} n={} ret={}", a.name, i, ret);
+    record_call(st, ar, i, [&] { return perform(st, ar, i); });
   }
   action_done(st);
 }

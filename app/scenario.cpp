@@ -493,6 +493,11 @@ void parse_cpuhp(const Reader& r, const Scenario& s, Action& a) {
   a.remove_after = r.opt_duration("remove_after");
 }
 
+sim::Duration required_duration(const Reader& r, const toml::table& t) {
+  if (!r.has("duration")) r.fail_at(t.source(), "duration", "missing: expected a duration such as \"2ms\"");
+  return r.duration("duration", sim::Duration{});
+}
+
 /// The keys of one action kind (the common keys are read by parse_action).
 void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, Action& a) {
   switch (a.kind) {
@@ -563,14 +568,12 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
     case ActionKind::IrqOff:
     case ActionKind::PreemptOff:
     case ActionKind::Busy:
-      if (!r.has("duration")) r.fail_at(t.source(), "duration", "missing: expected a duration such as \"2ms\"");
-      a.duration = r.duration("duration", sim::Duration{});
+      a.duration = required_duration(r, t);
       a.touch = r.boolean("touch", false);
       break;
     case ActionKind::VcpuStall:
       a.targets = {target_cpu(r, s)};
-      if (!r.has("duration")) r.fail_at(t.source(), "duration", "missing: expected a duration such as \"2ms\"");
-      a.duration = r.duration("duration", sim::Duration{});
+      a.duration = required_duration(r, t);
       break;
   }
 }

@@ -223,6 +223,19 @@ void Sim::point(PointKind kind) {
   yield_point(cfg_.step_cost);
 }
 
+// The run loop's first question, asked by the loop and by a fiber ending its step in place alike:
+// stop (and why), fire the next event, or pick a lane. Sets the earliest ready clock and the next
+// event's time when it gets that far.
+inline Sim::Next Sim::next_action(Time& t_ready, Time& t_ev) {
+  if (failure_) return Next::Failed;
+  if (steps_ >= cfg_.max_steps) return Next::StepLimit;
+  if (heap_.empty() && events_.foreground_count() == 0) return Next::Idle;
+  t_ready = heap_.empty() ? Time::max() : heap_clock_[0];
+  t_ev = events_.next_time();
+  if (t_ev <= t_ready && t_ev != Time::max()) return t_ev > cfg_.max_time ? Next::TimeLimit : Next::Event;
+  return t_ready > cfg_.max_time ? Next::TimeLimit : Next::Step;
+}
+
 void Sim::yield_point(Duration cost) {
   if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
@@ -245,10 +258,8 @@ bool Sim::continue_in_place() {
   ++lanes_[l].stats.steps;
   heap_update(l);
   step_ended_ = true;
-  if (failure_ || steps_ >= cfg_.max_steps) return false;
-  const Time t_ready = heap_clock_[0];
-  const Time t_ev = events_.next_time();
-  if ((t_ev <= t_ready && t_ev != Time::max()) || t_ready > cfg_.max_time) return false;
+  Time t_ready, t_ev;
+  if (next_action(t_ready, t_ev) != Next::Step) return false;
   const LaneId chosen = decide_next(t_ready, t_ev);
   if (chosen != l) {
     next_lane_ = chosen;
@@ -748,41 +759,30 @@ void Sim::run_loop(RunResult& r) {
       step_lane(std::exchange(next_lane_, kNoLane));
       continue;
     }
-    if (failure_) {
-      r.outcome = livelocked_ ? Outcome::Livelock : Outcome::Failed;
-      if (failure_->kind == "deadlock") r.outcome = Outcome::Deadlock;
-      return;
-    }
-    if (steps_ >= cfg_.max_steps) {
-      r.outcome = Outcome::StepLimit;
-      return;
-    }
-    if (heap_.empty() && events_.foreground_count() == 0) {
-      end_of_run(r);
-      return;
-    }
-    const Time t_ready = heap_.empty() ? Time::max() : heap_clock_[0];
-    const Time t_ev = events_.next_time();
-    if (t_ev <= t_ready && t_ev != Time::max()) {
-      if (t_ev > cfg_.max_time) {
+    Time t_ready, t_ev;
+    switch (next_action(t_ready, t_ev)) {
+      case Next::Failed:
+        r.outcome = livelocked_ ? Outcome::Livelock : Outcome::Failed;
+        if (failure_->kind == "deadlock") r.outcome = Outcome::Deadlock;
+        return;
+      case Next::StepLimit: r.outcome = Outcome::StepLimit; return;
+      case Next::Idle: end_of_run(r); return;
+      case Next::TimeLimit:
         now_ = cfg_.max_time;
         r.outcome = Outcome::TimeLimit;
         return;
+      case Next::Event: {
+        Time when;
+        EventQueue::Callback fn;
+        events_.pop_next(when, fn);
+        now_ = max(now_, when);
+        event_lane_ = kNoLane;
+        fn();
+        event_lane_ = kNoLane;
+        ++events_fired_;
+        continue;
       }
-      Time when;
-      EventQueue::Callback fn;
-      events_.pop_next(when, fn);
-      now_ = max(now_, when);
-      event_lane_ = kNoLane;
-      fn();
-      event_lane_ = kNoLane;
-      ++events_fired_;
-      continue;
-    }
-    if (t_ready > cfg_.max_time) {
-      now_ = cfg_.max_time;
-      r.outcome = Outcome::TimeLimit;
-      return;
+      case Next::Step: break;
     }
     const LaneId chosen = decide_next(t_ready, t_ev);
     if (chosen == kNoLane) continue;

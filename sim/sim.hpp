@@ -315,6 +315,8 @@ class Sim {
   std::size_t collect_ready(Time bound, LaneId* out, std::size_t cap) const;
   void step_lane(LaneId l);
   bool continue_in_place();
+  enum class Next { Failed, StepLimit, Idle, TimeLimit, Event, Step };
+  Next next_action(Time& t_ready, Time& t_ev);
   LaneId decide_next(Time t_ready, Time t_ev);
   void finish_fiber(LaneId l, FiberId f);
   bool end_of_run(RunResult& r);

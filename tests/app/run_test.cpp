@@ -7,12 +7,27 @@
 #include "app/artifact.hpp"
 #include "app/trace_tools.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <set>
 
 namespace {
 
 app::RunReport run(const app::Scenario& sc, app::RunOptions o = {}) { return app::run_scenario(sc, o); }
+
+std::size_t count_kind(const sim::ChoiceLog& log, sim::ChoiceKind kind) {
+  return static_cast<std::size_t>(
+      std::count_if(log.entries().begin(), log.entries().end(), [kind](const sim::Choice& c) { return c.kind == kind; }));
+}
+
+/// Replaying `rep`'s choice log on `sc` follows it to the end and gives the same trace hash.
+void check_replays(const app::Scenario& sc, const app::RunReport& rep) {
+  app::RunOptions o;
+  o.replay = rep.choices;
+  const app::RunReport again = run(sc, o);
+  CHECK_FALSE(again.result.replay_diverged_at.has_value());
+  CHECK(again.result.trace_hash == rep.result.trace_hash);
+}
 
 /// Scenarios whose short trace is too large to keep as a golden file (> 200 KB).
 const std::set<std::string> kNoGolden = {"hotplug_storm_64"};
@@ -147,26 +162,17 @@ do = "stop_machine"
 cpu = 0
 count = 2
 )";
-  auto delays = [](const sim::ChoiceLog& log) {
-    std::size_t n = 0;
-    for (const auto& c : log.entries()) n += c.kind == sim::ChoiceKind::Delay ? 1 : 0;
-    return n;
-  };
   app::RunOptions o;
   o.seed = 7;
   const app::RunReport instant = run(apptest::parse(base), o);
   CHECK_FALSE(instant.failed);
-  CHECK(delays(instant.choices) == 0);
+  CHECK(count_kind(instant.choices, sim::ChoiceKind::Delay) == 0);
   const app::Scenario delayed_sc = apptest::parse(base + "[sim]\npropagation_delay = \"3us\"\n");
   const app::RunReport delayed = run(delayed_sc, o);
   CHECK_FALSE(delayed.failed);
-  CHECK(delays(delayed.choices) > 0);  // every stopper spinning on msdata->state draws its delay
+  CHECK(count_kind(delayed.choices, sim::ChoiceKind::Delay) > 0);  // every stopper spinning on msdata->state draws its delay
   CHECK(delayed.result.end_time > instant.result.end_time);
-  app::RunOptions r;
-  r.replay = delayed.choices;
-  const app::RunReport again = run(delayed_sc, r);
-  CHECK_FALSE(again.result.replay_diverged_at.has_value());
-  CHECK(again.result.trace_hash == delayed.result.trace_hash);
+  check_replays(delayed_sc, delayed);
 }
 
 TEST_CASE("host faults: a vCPU stalled inside stop_machine holds the others in multi_cpu_stop for the stall, with no lockup, a cpu_up told to fail by the fail attribute rolls back and returns -EAGAIN") {
@@ -227,18 +233,9 @@ online = "0"
     if (a.name == "down") CHECK(a.rets == std::vector<int>{-16, -16, -16});  // __cpu_disable refused: -EBUSY
   CHECK(r.online == "0-3");
   CHECK(trace.str().find("scn.fault name=down n=2 cpu=3 disable_fails=-16") != std::string::npos);
-  std::size_t faults = 0, stalls = 0;
-  for (const auto& c : r.choices.entries()) {
-    faults += c.kind == sim::ChoiceKind::Fault ? 1 : 0;
-    stalls += c.kind == sim::ChoiceKind::StallLen ? 1 : 0;
-  }
-  CHECK(faults == 3);  // one recorded chance per hotplug call
-  CHECK(stalls > 0);
-  app::RunOptions rp;
-  rp.replay = r.choices;
-  const app::RunReport again = run(faulty, rp);
-  CHECK_FALSE(again.result.replay_diverged_at.has_value());
-  CHECK(again.result.trace_hash == r.result.trace_hash);
+  CHECK(count_kind(r.choices, sim::ChoiceKind::Fault) == 3);  // one recorded chance per hotplug call
+  CHECK(count_kind(r.choices, sim::ChoiceKind::StallLen) > 0);
+  check_replays(faulty, r);
 }
 
 TEST_CASE("cpuhp: a callback failing while the AP thread rolls back a refused cpu_down is warned about, as the kernel does (no way forward, no way back)") {

@@ -51,6 +51,16 @@ TokenRing run_ring(Config cfg, std::uint32_t rounds, Duration tick = Duration{})
   return out;
 }
 
+/// A random-policy ring configuration, with random stalls at `stalls`.
+Config random_config(std::uint32_t lanes, std::uint64_t seed, Ratio stalls = Ratio{0, 1}) {
+  Config cfg;
+  cfg.lanes = lanes;
+  cfg.policy = PolicyKind::Random;
+  cfg.seed = seed;
+  cfg.stall_ratio = stalls;
+  return cfg;
+}
+
 }  // namespace
 
 TEST_CASE("sim: fibers run to completion and every stack returns to the pool (cpus=4)") {
@@ -178,11 +188,7 @@ TEST_CASE("sim: two runs with one seed give equal trace hashes, a different seed
 }
 
 TEST_CASE("sim: a random run replayed from its choice log gives a byte-identical trace") {
-  Config cfg;
-  cfg.lanes = 3;
-  cfg.policy = PolicyKind::Random;
-  cfg.seed = 2024;
-  cfg.stall_ratio = Ratio{1, 10};
+  const Config cfg = random_config(3, 2024, Ratio{1, 10});
   const auto original = run_ring(cfg, 8);
   REQUIRE(original.log.size() > 10);
   Config rcfg = cfg;
@@ -217,11 +223,7 @@ TEST_CASE("sim: a lane that goes on in place makes the same run as one that swit
   // Fifo, random with random stalls (a draw at every step), PCT with change-point stalls, and a
   // replay of the random run, with a timer firing between steps: each gives the same trace, choice
   // log and step count either way.
-  Config random;
-  random.lanes = 3;
-  random.policy = PolicyKind::Random;
-  random.seed = 31;
-  random.stall_ratio = Ratio{1, 8};
+  const Config random = random_config(3, 31, Ratio{1, 8});
   Config pct = random;
   pct.policy = PolicyKind::Pct;
   pct.stall_ratio = Ratio{0, 1};
