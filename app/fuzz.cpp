@@ -72,12 +72,24 @@ static std::string trim(const std::string& s) {
   return s.substr(b, s.find_last_not_of(" \t") - b + 1);
 }
 
+// The name a `[table]` header line opens ("" for any other line, `[[array]]` headers included).
+// TOML allows blanks inside the brackets and a comment after them.
+static std::string table_header_name(const std::string& raw) {
+  std::string t = trim(raw);
+  if (t.size() < 2 || t[0] != '[' || t[1] == '[') return "";
+  const auto close = t.find(']');
+  if (close == std::string::npos) return "";
+  const std::string rest = trim(t.substr(close + 1));
+  if (!rest.empty() && rest[0] != '#') return "";
+  return trim(t.substr(1, close - 1));
+}
+
 std::string scenario_set_key(const std::string& text, const std::string& table, const std::string& key,
                              const std::string& value) {
   auto lines = split_lines(text);
   const std::string header = "[" + table + "]", line = fmt::format("{} = {}", key, value);
   for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (trim(lines[i]) != header) continue;
+    if (table_header_name(lines[i]) != table) continue;
     for (std::size_t j = i + 1; j < lines.size(); ++j) {
       const std::string t = trim(lines[j]);
       if (!t.empty() && t[0] == '[') break;

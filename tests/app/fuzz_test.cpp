@@ -225,6 +225,22 @@ TEST_CASE("scenario edits: cpus and actions can be changed in the text and still
             .hotplug_fault_ratio.den == 4);
 }
 
+TEST_CASE("scenario edits: a key is set in its table when the header has blanks or a trailing comment") {
+  // A second [sim] table would be a TOML error (a table defined twice), and the edit would be lost.
+  for (const std::string header : {"[sim] # engine knobs", "[ sim ]", "  [sim]\t# x"}) {
+    const std::string text = "[machine]\ncpus = 2\n\n" + header + "\nmax_time = \"3s\"\n\n[[action]]\n"
+                             "do = \"stop_machine\"\nat = \"1ms\"\n";
+    const std::string set = app::scenario_set_key(text, "sim", "vcpu_stall_ratio", "\"1/7\"");
+    CAPTURE(set);
+    const app::Scenario sc = app::parse_scenario(set, "x.toml");
+    CHECK(sc.vcpu_stall_ratio.den == 7);
+    CHECK(sc.max_time == sim::Duration::ns(3'000'000'000));
+  }
+  // An array-of-tables header is never taken for the table of the same name.
+  const std::string arr = app::scenario_set_key("[[sim]]\nx = 1\n", "sim", "k", "2");
+  CHECK(arr.find("[sim]\nk = 2") != std::string::npos);
+}
+
 TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay and hotplug fault ratio, and print them") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "30", "--strategy", "swarm", "--out", d.file("out")}).status == 0);
