@@ -352,13 +352,14 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
-          "hotplug_fault_ratio"},
+          "hotplug_fault_ratio", "ksoftirqd"},
          "[kernel]");
   s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
   s.rcu_cpu_stall_timeout = r.duration("rcu_cpu_stall_timeout", s.rcu_cpu_stall_timeout, sim::Duration::ns(1));
   s.liveness_bound = r.duration("liveness_bound", s.liveness_bound, sim::Duration::ns(1));
   s.detectors_stop_run = r.boolean("detectors_stop_run", true);
+  s.ksoftirqd = r.boolean("ksoftirqd", false);
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;
     for (const auto& k : model::bug_registry()) known.push_back(k.name);

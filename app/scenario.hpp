@@ -133,6 +133,7 @@ struct Scenario {
   sim::Duration rcu_cpu_stall_timeout = sim::Duration::ns(21LL * 1'000'000'000);
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);
   bool detectors_stop_run = true;
+  bool ksoftirqd = false;  ///< ksoftirqd/N threads run RCU callbacks (model/softirq.hpp)
   std::vector<std::string> bugs;
   /// Chance that a cpu_up or cpu_down call of an action is made to fail by fault injection.
   sim::Ratio hotplug_fault_ratio{0, 1};

@@ -1046,6 +1046,9 @@ static int sched_cpu_activate(unsigned cpu) {
 }
 
 static int sched_cpu_deactivate(unsigned cpu) {
+  // BUG B21 (knob b21_park_smpboot_early): the pre-2016 order parked the smpboot threads before
+  // this state's RCU synchronisation, whose callback needs this CPU's ksoftirqd to run.
+  if (kernel().knobs.b21_park_smpboot_early) smpboot_park_threads(cpu);
   set_cpu_active(cpu, false);
   // Every preempt-disabled section that could still see the CPU active must finish.
   synchronize_rcu();

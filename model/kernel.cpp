@@ -8,6 +8,7 @@
 #include "model/rcu.hpp"
 #include "model/watchdog.hpp"
 #include "model/smpboot.hpp"
+#include "model/softirq.hpp"
 #include "model/stop_machine.hpp"
 
 #include <fmt/format.h>
@@ -49,6 +50,7 @@ Kernel::Kernel(KernelConfig c)
   lockdep = std::make_unique<Lockdep>();
   cpu = make_cpu_globals(nr_cpu_ids);
   rcu = make_rcu_globals(nr_cpu_ids);
+  softirq = make_softirq_globals(nr_cpu_ids);
   wd = make_watchdog_globals(nr_cpu_ids);
   sm = make_stop_machine_globals(nr_cpu_ids);
   sb = make_smpboot_globals();
@@ -136,6 +138,7 @@ void Kernel::start_kernel(std::function<void()> init_body) {
   task_struct* init = create_task("init", 0, [this, body = std::move(init_body)] {
     cpu_stop_init();
     cpuhp_threads_init();
+    spawn_ksoftirqd();
     rcu_init();
     lockup_detector_init();
     if (boot_hook) boot_hook();

@@ -147,6 +147,7 @@ struct Knobs {
   bool b14_no_completion_gate = false;   ///< B14: the soft-lockup work is queued without the gate
   bool b15_in_progress_late = false;     ///< B15: stop_cpus_in_progress set after the first queue, cleared early
   bool b16_stale_state = false;          ///< B16: a participant may latch a stale msdata->state
+  bool b21_park_smpboot_early = false;   ///< B21: smpboot threads park before sched_cpu_deactivate's synchronize_rcu
 };
 
 struct KernelConfig {
@@ -159,6 +160,7 @@ struct KernelConfig {
   sim::Duration rcu_cpu_stall_timeout = sim::Duration::ns(21LL * 1'000'000'000);
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
   bool detectors_stop_run = true; ///< a lockup or stall report ends the run (else it is only recorded)
+  bool ksoftirqd = false;         ///< model ksoftirqd/N and run RCU callbacks there (model/softirq.hpp)
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;
 };
@@ -167,6 +169,7 @@ struct stop_machine_globals;
 struct smpboot_globals;
 struct cpu_globals;
 struct rcu_globals;
+struct softirq_globals;
 struct watchdog_globals;
 class Lockdep;
 
@@ -192,6 +195,7 @@ class Kernel {
   std::unique_ptr<smpboot_globals> sb;
   std::unique_ptr<cpu_globals> cpu;
   std::unique_ptr<rcu_globals> rcu;
+  std::unique_ptr<softirq_globals> softirq;
   std::unique_ptr<watchdog_globals> wd;
 
   /// Reports of the lockup and stall detectors, in order (all of them, stopping or not).

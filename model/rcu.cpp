@@ -3,6 +3,7 @@
 // minimal form of spec §5.4. I-RCU-3 (safety) and I-RCU-4 (momentary-EQS contract) are checked.
 #include "model/rcu.hpp"
 
+#include "model/softirq.hpp"
 #include "model/stop_machine.hpp"
 
 #include <fmt/format.h>
@@ -16,6 +17,7 @@ std::unique_ptr<rcu_globals> make_rcu_globals(unsigned nr_cpus) {
   g->watching_seq.assign(nr_cpus, 0);
   g->snap.assign(nr_cpus, 0);
   g->in_eqs.assign(nr_cpus, false);
+  g->done.resize(nr_cpus);
   return g;
 }
 
@@ -74,11 +76,18 @@ static void rcu_gp_cleanup() {
   ++g.gp_seq;
   ++g.gps_completed;
   trace_rcu("rcu.gp.end", "seq={}", g.gp_seq);
-  while (!g.callbacks.empty() && g.callbacks.front().first <= g.gp_seq) {
-    auto fn = std::move(g.callbacks.front().second);
+  std::vector<unsigned> raise;
+  while (!g.callbacks.empty() && g.callbacks.front().seq <= g.gp_seq) {
+    rcu_globals::rcu_cb cb = std::move(g.callbacks.front());
     g.callbacks.pop_front();
-    fn();
+    if (!ksoftirqd_enabled()) {
+      cb.func();
+      continue;
+    }
+    if (g.done[cb.cpu].empty()) raise.push_back(cb.cpu);
+    g.done[cb.cpu].push_back(std::move(cb.func));
   }
+  for (unsigned c : raise) raise_rcu_softirq_on(c);
 }
 
 static int rcu_gp_kthread(void*) {
@@ -131,7 +140,8 @@ void call_rcu(std::function<void()> func) {
   auto& g = G();
   // A GP already running may have started before this call: wait for the one after it.
   const std::uint64_t target = (g.gp_seq & 1) ? g.gp_seq + 3 : g.gp_seq + 2;
-  g.callbacks.emplace_back(target, std::move(func));
+  const unsigned cpu = kernel().sim.in_fiber() ? smp_processor_id() : 0;
+  g.callbacks.push_back({target, cpu, std::move(func)});
   if (g.gp_kthread) wake_up_process(g.gp_kthread);
 }
 
@@ -231,6 +241,29 @@ int rcutree_dead_cpu(unsigned) { return 0; }
 int rcutree_dying_cpu(unsigned) { return 0; }
 int rcutree_online_cpu(unsigned) { return 0; }
 int rcutree_offline_cpu(unsigned) { return 0; }
-void rcutree_migrate_callbacks(unsigned) {}
+// The dead CPU's callbacks, pending and ready, move to the CPU running the teardown (kernel:
+// to the rcu_barrier/boot CPU's list; the model has one global pending list, so only the owner
+// changes).
+void rcutree_migrate_callbacks(unsigned cpu) {
+  auto& g = G();
+  const unsigned to = smp_processor_id();
+  if (to == cpu) return;
+  for (auto& cb : g.callbacks)
+    if (cb.cpu == cpu) cb.cpu = to;
+  if (g.done[cpu].empty()) return;
+  const bool was_empty = g.done[to].empty();
+  for (auto& f : g.done[cpu]) g.done[to].push_back(std::move(f));
+  g.done[cpu].clear();
+  if (was_empty) raise_rcu_softirq_on(to);
+}
+
+void rcu_core(unsigned cpu) {
+  auto& q = G().done[cpu];
+  while (!q.empty()) {
+    auto fn = std::move(q.front());
+    q.pop_front();
+    fn();
+  }
+}
 
 }  // namespace model

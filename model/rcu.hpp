@@ -4,7 +4,10 @@
 // rcu_momentary_eqs credited by the FQS scan), synchronize_rcu/call_rcu, and stall detection.
 // SIM: the non-preemptible flavour (rcu_sched): rcu_read_lock() disables preemption, so a reader
 //      is never switched out and there are no blocked-reader lists.
-// SIM: callbacks are kept on one global list rather than per-CPU segmented lists.
+// SIM: callbacks are kept on one global list rather than per-CPU segmented lists. Each remembers
+//      the CPU that queued it: with ksoftirqd modelled (model/softirq.hpp) a ready callback is
+//      handed to its CPU's done list and run there by RCU_SOFTIRQ; otherwise the grace-period
+//      thread runs it at the end of the grace period.
 #pragma once
 
 #include "model/locking.hpp"
@@ -22,7 +25,13 @@ struct rcu_globals {
   cpumask rcu_online;        ///< CPUs RCU waits for (starting .. dead)
   std::vector<std::uint64_t> watching_seq, snap;
   std::vector<bool> in_eqs;
-  std::deque<std::pair<std::uint64_t, std::function<void()>>> callbacks;  ///< (gp_seq to reach, func)
+  struct rcu_cb {
+    std::uint64_t seq;  ///< gp_seq to reach
+    unsigned cpu;       ///< the CPU that queued it (its softirq runs it)
+    std::function<void()> func;
+  };
+  std::deque<rcu_cb> callbacks;
+  std::vector<std::deque<std::function<void()>>> done;  ///< ready, per CPU (ksoftirqd only)
   task_struct* gp_kthread = nullptr;
   sim::Time next_stall_check;
   std::uint64_t gps_completed = 0;
@@ -50,5 +59,7 @@ int rcutree_dying_cpu(unsigned cpu);
 int rcutree_online_cpu(unsigned cpu);
 int rcutree_offline_cpu(unsigned cpu);
 void rcutree_migrate_callbacks(unsigned cpu);
+/// RCU_SOFTIRQ's work on `cpu` (kernel: rcu_core -> rcu_do_batch): runs its ready callbacks.
+void rcu_core(unsigned cpu);
 
 }  // namespace model

@@ -47,6 +47,7 @@ hz = 1000
 watchdog_thresh = "5s"
 rcu_cpu_stall_timeout = "3s"
 detectors_stop_run = false
+ksoftirqd = true
 bugs = ["B18"]
 [sim]
 granularity = "shared"
@@ -87,6 +88,7 @@ failure = ["I-SM-6", "hard-lockup"]
   CHECK(s.hz == 1000);
   CHECK(s.watchdog_thresh == sim::Duration::ns(5'000'000'000));
   CHECK_FALSE(s.detectors_stop_run);
+  CHECK(s.ksoftirqd);
   CHECK(s.bugs == std::vector<std::string>{"B18"});
   CHECK(s.granularity == sim::Granularity::Shared);
   CHECK(s.propagation_delay == sim::Duration::ns(300));

@@ -252,6 +252,56 @@ TEST_CASE("bug zoo B20: no rollback when __cpu_disable refuses the takedown (cpu
   check_bug("B20", {.setup = [](Kernel& k) { k.cpu->disable_error[1] = -ENOSPC; }, .body = [] { cpu_down(1); }}, 2);
 }
 
+TEST_CASE("bug zoo B21: ksoftirqd parked before the down path's synchronize_rcu hangs cpu_down (cpus=2)") {
+  check_bug("B21", {.setup = [](Kernel& k) { k.cfg.ksoftirqd = true; }, .body = [] {
+    cpu_down(1);
+    cpu_up(1);
+  }}, 2);
+}
+
+TEST_CASE("ksoftirqd: RCU callbacks run in ksoftirqd/N of the CPU that queued them (cpus=2)") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 2, .seed = seed, .policy = sim::PolicyKind::Random});
+    t.k().cfg.ksoftirqd = true;
+    std::vector<std::string> ran_in;
+    const auto r = t.run([&] {
+      auto* a = spawn_on(1, [&] {
+        call_rcu([&] { ran_in.push_back(current->comm); });
+        synchronize_rcu();
+      });
+      join_all({a});
+      cpu_down(1);
+      cpu_up(1);
+    });
+    REQUIRE_FALSE(r.failure);
+    REQUIRE(ran_in.size() == 1);
+    CHECK(ran_in[0] == "ksoftirqd/1");
+  }
+}
+
+TEST_CASE("ksoftirqd: a dead CPU's ready and pending RCU callbacks move to the CPU taking it down (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  t.k().cfg.ksoftirqd = true;
+  std::vector<std::string> ran_in;
+  const auto r = t.run([&] {
+    cpu_down(1);
+    // What a CPU can be left with when it dies after its ksoftirqd parked: a callback whose grace
+    // period has ended and one still waiting for its grace period.
+    auto& g = *kernel().rcu;
+    g.done[1].push_back([&] { ran_in.push_back(current->comm); });
+    g.callbacks.push_back({g.gp_seq + 2, 1, [&] { ran_in.push_back(current->comm); }});
+    rcutree_migrate_callbacks(1);
+    CHECK(g.done[1].empty());
+    CHECK(g.callbacks.back().cpu == 0);
+    synchronize_rcu();
+    cpu_up(1);
+    synchronize_rcu();
+  });
+  REQUIRE_FALSE(r.failure);
+  CHECK(ran_in == std::vector<std::string>{"ksoftirqd/0", "ksoftirqd/0"});
+}
+
 TEST_CASE("bug zoo B22: removing a dynamic state by the DYN base value clears another slot (cpus=2)") {
   check_bug("B22", {.body = [] {
     const int s = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "drv:online", [](unsigned) { return 0; },
