@@ -268,11 +268,20 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
     faulty = scenario_set_key(faulty, "kernel", "hotplug_fault_ratio", quoted(format_ratio(hotplug_faults)));
   const bool faults_kept = faulty == text || parses(faulty);
   if (faults_kept) text = faulty;
+  // Half the runs model ksoftirqd/N (RCU callbacks then wait for the CPU's softirq thread), unless
+  // the scenario turns it on itself.
+  bool softirq = sc.ksoftirqd;
+  if (!softirq && rng.chance(sim::Ratio{1, 2})) {
+    const std::string cand = scenario_set_key(text, "kernel", "ksoftirqd", "true");
+    softirq = parses(cand);
+    if (softirq) text = cand;
+  }
   std::size_t dropped = 0;
   for (bool d : drop) dropped += d ? 1 : 0;
   job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,
                            sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
                            shared ? "shared" : "locks");
+  job.config += fmt::format(" ksoftirqd={}", softirq ? "on" : "off");
   if (faults_kept)
     job.config += fmt::format(" vcpu_stalls={} propagation_delay={} hotplug_faults={}", format_ratio(stalls), delay,
                               format_ratio(hotplug_faults));

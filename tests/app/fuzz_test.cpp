@@ -241,13 +241,13 @@ TEST_CASE("scenario edits: a key is set in its table when the header has blanks 
   CHECK(arr.find("[sim]\nk = 2") != std::string::npos);
 }
 
-TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay and hotplug fault ratio, and print them") {
+TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay, hotplug fault ratio and ksoftirqd, and print them") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "30", "--strategy", "swarm", "--out", d.file("out")}).status == 0);
   std::map<std::string, std::set<std::string>> drawn;
   for (const auto& j : results(d)) {
     const std::string c = j["config"].get<std::string>();
-    for (const std::string key : {"vcpu_stalls=", "propagation_delay=", "hotplug_faults="}) {
+    for (const std::string key : {"vcpu_stalls=", "propagation_delay=", "hotplug_faults=", "ksoftirqd="}) {
       const auto at = c.find(key);
       REQUIRE(at != std::string::npos);
       const auto end = c.find(' ', at);
@@ -257,6 +257,15 @@ TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay a
   CHECK(drawn["vcpu_stalls="] == std::set<std::string>{"0", "1/2000", "1/200"});
   CHECK(drawn["propagation_delay="] == std::set<std::string>{"0ns", "300ns", "3us"});
   CHECK(drawn["hotplug_faults="] == std::set<std::string>{"0", "1/8", "1/3"});
+  CHECK(drawn["ksoftirqd="] == std::set<std::string>{"off", "on"});
+}
+
+TEST_CASE("fuzz: swarm finds B21 in a hotplug scenario that does not itself model ksoftirqd") {
+  TempDir d;
+  const auto r = smpsim({"fuzz", scenario_path("hotplug_basic"), "--strategy", "swarm", "--bug", "B21", "--runs", "20",
+                         "--stop-on-first", "--out", d.file("out")});
+  CHECK(r.status == 1);
+  CHECK(r.out.find("deadlock") != std::string::npos);
 }
 
 TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays") {
