@@ -352,7 +352,7 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
-          "hotplug_fault_ratio", "ksoftirqd"},
+          "hotplug_fault_ratio", "ksoftirqd", "hung_task_timeout"},
          "[kernel]");
   s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
@@ -360,6 +360,7 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   s.liveness_bound = r.duration("liveness_bound", s.liveness_bound, sim::Duration::ns(1));
   s.detectors_stop_run = r.boolean("detectors_stop_run", true);
   s.ksoftirqd = r.boolean("ksoftirqd", false);
+  s.hung_task_timeout = r.duration("hung_task_timeout", s.hung_task_timeout);
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;
     for (const auto& k : model::bug_registry()) known.push_back(k.name);
@@ -621,8 +622,9 @@ std::string check_counter(const std::string& key, const Scenario& s) {
   }
   if (key.rfind("report.", 0) == 0) {
     const std::string kind = key.substr(7);
-    if (kind == "hard-lockup" || kind == "soft-lockup" || kind == "rcu-stall") return {};
-    return fmt::format("'{}': detector reports are report.hard-lockup, report.soft-lockup or report.rcu-stall", key);
+    if (kind == "hard-lockup" || kind == "soft-lockup" || kind == "rcu-stall" || kind == "hung-task") return {};
+    return fmt::format(
+        "'{}': detector reports are report.hard-lockup, report.soft-lockup, report.rcu-stall or report.hung-task", key);
   }
   const auto dot = key.find('.');
   if (dot != std::string::npos && s.find_action(key.substr(0, dot))) return {};

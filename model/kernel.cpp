@@ -3,6 +3,7 @@
 #include "model/kernel.hpp"
 
 #include "model/cpu.hpp"
+#include "model/hung_task.hpp"
 #include "model/kthread.hpp"
 #include "model/lockdep.hpp"
 #include "model/rcu.hpp"
@@ -77,7 +78,7 @@ Kernel::~Kernel() {
 }
 
 void Kernel::oracle(const std::string& id, const std::string& message, const std::string& place) {
-  const bool detector = id == "soft-lockup" || id == "hard-lockup" || id == "rcu-stall";
+  const bool detector = id == "soft-lockup" || id == "hard-lockup" || id == "rcu-stall" || id == "hung-task";
   if (detector) {
     const sim::TraceContext ctx = sim.trace_context();
     reports.push_back(report{id, ctx.cpu, sim.now(), message, place});
@@ -141,6 +142,7 @@ void Kernel::start_kernel(std::function<void()> init_body) {
     spawn_ksoftirqd();
     rcu_init();
     lockup_detector_init();
+    hung_task_init();
     if (boot_hook) boot_hook();
     else smp_init();
     system_running = true;

@@ -64,6 +64,10 @@ struct task_struct {
   sched_class_id sched_class = sched_class_id::fair;
   int preempt_count = 0;
   sim::Watched<bool> on_cpu{false, "task.on_cpu"};
+  std::uint64_t nvcsw = 0;           ///< times switched out (the hung-task check's switch count)
+  std::uint64_t last_switch_count = 0;  ///< hung-task check: the count at its last look
+  sim::Time last_switch_time;        ///< hung-task check: when it last saw the count change
+  bool hung_task_reported = false;   ///< reported once, as the kernel's warning budget allows
   kthread* kt = nullptr;             ///< non-null for kernel threads
   /// SIM: the kernel keeps a fixed array of MAX_LOCK_DEPTH (48) entries; four in place cover the
   /// usual nesting without an allocation per task, and deeper nesting still works.
@@ -161,6 +165,7 @@ struct KernelConfig {
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
   bool detectors_stop_run = true; ///< a lockup or stall report ends the run (else it is only recorded)
   bool ksoftirqd = false;         ///< model ksoftirqd/N and run RCU callbacks there (model/softirq.hpp)
+  sim::Duration hung_task_timeout{};  ///< 0: no hung-task detector (model/hung_task.hpp)
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;
 };

@@ -238,6 +238,7 @@ static void context_switch(rq* r, task_struct* prev, task_struct* next) {
   next->on_cpu.set_quiet(true);
   r->curr = next;
   ++r->nr_switches;
+  ++prev->nvcsw;
   k.sim.trace().event("sched", sim::Level::Info, "sched.switch", "cpu={} prev={} next={}", r->cpu, prev->comm,
                       next->comm);
   if (prev == r->idle && next != r->idle) tick_start(r->cpu);

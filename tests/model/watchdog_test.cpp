@@ -227,3 +227,35 @@ TEST_CASE("cpuhp: random hotplug churn with stop_machine, stop_two_cpus and stop
   }
   CHECK(runs == 1000);
 }
+
+namespace {
+
+// A task waits in D state on cpu1 while init on cpu0 sleeps in 10 ms steps for `busy_ms`, then
+// completes the wait. Returns the run's failure kind and message ("" when it passed).
+std::pair<std::string, std::string> d_state_wait(sim::Duration hung_task_timeout, int busy_ms) {
+  SimFixture t({.cpus = 2});
+  t.k().cfg.hung_task_timeout = hung_task_timeout;
+  completion c{"never_soon"};
+  const auto r = t.run([&] {
+    auto* waiter = spawn_on(1, [&] { wait_for_completion(&c); }, "waiter/%u");
+    // init itself is the busy one: it sleeps and wakes, so it never looks hung.
+    for (int i = 0; i < busy_ms / 10; ++i) schedule_timeout_uninterruptible(sim::Duration::ns(10'000'000));
+    complete(&c);
+    join_all({waiter});
+  });
+  if (!r.failure) return {"", ""};
+  return {r.failure->kind, r.failure->message};
+}
+
+}  // namespace
+
+TEST_CASE("hung task: a task blocked in D state longer than hung_task_timeout is reported by name, a shorter wait is not (cpus=2)") {
+  const auto [kind, msg] = d_state_wait(sim::Duration::ns(2'000'000'000), 5000);
+  CHECK(kind == "hung-task");
+  INFO(msg);
+  CHECK(msg.find("INFO: task waiter/1:") != std::string::npos);
+  CHECK(msg.find("blocked for more than 2 seconds") != std::string::npos);
+  CHECK(d_state_wait(sim::Duration::ns(10'000'000'000), 5000).first.empty());
+  // Off by default: the same 5 s wait is not reported.
+  CHECK(d_state_wait(sim::Duration{}, 5000).first.empty());
+}
