@@ -621,10 +621,10 @@ std::string check_counter(const std::string& key, const Scenario& s) {
     return err.empty() ? std::string{} : fmt::format("'{}' names no stop callback: {}", key, err);
   }
   if (key.rfind("report.", 0) == 0) {
-    const std::string kind = key.substr(7);
-    if (kind == "hard-lockup" || kind == "soft-lockup" || kind == "rcu-stall" || kind == "hung-task") return {};
-    return fmt::format(
-        "'{}': detector reports are report.hard-lockup, report.soft-lockup, report.rcu-stall or report.hung-task", key);
+    if (model::Kernel::is_detector(key.substr(7))) return {};
+    std::vector<std::string> names;
+    for (std::string_view d : model::Kernel::detector_kinds) names.push_back(fmt::format("report.{}", d));
+    return fmt::format("'{}': detector reports are {}", key, join(names));
   }
   const auto dot = key.find('.');
   if (dot != std::string::npos && s.find_action(key.substr(0, dot))) return {};

@@ -78,8 +78,7 @@ Kernel::~Kernel() {
 }
 
 void Kernel::oracle(const std::string& id, const std::string& message, const std::string& place) {
-  const bool detector = id == "soft-lockup" || id == "hard-lockup" || id == "rcu-stall" || id == "hung-task";
-  if (detector) {
+  if (is_detector(id)) {
     const sim::TraceContext ctx = sim.trace_context();
     reports.push_back(report{id, ctx.cpu, sim.now(), message, place});
     sim.trace().event("kernel", sim::Level::Warn, "kernel.report", "kind={} msg=\"{}\"", id, message);

@@ -21,10 +21,13 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace model {
@@ -203,6 +206,13 @@ class Kernel {
   std::unique_ptr<softirq_globals> softirq;
   std::unique_ptr<watchdog_globals> wd;
 
+  /// The kinds the kernel's detectors report (lockups, RCU stalls, hung tasks), as opposed to
+  /// invariant ids: recorded in `reports`, and they stop the run only with detectors_stop_run.
+  static constexpr std::array<std::string_view, 4> detector_kinds{"hard-lockup", "soft-lockup", "rcu-stall",
+                                                                   "hung-task"};
+  static bool is_detector(std::string_view kind) {
+    return std::find(detector_kinds.begin(), detector_kinds.end(), kind) != detector_kinds.end();
+  }
   /// Reports of the lockup and stall detectors, in order (all of them, stopping or not).
   struct report {
     std::string kind;
