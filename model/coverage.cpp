@@ -17,6 +17,7 @@ std::vector<std::string> model_probe_names() {
       "cpuhp: AP failed to report alive",
       "stop: work rejected by a disabled stopper",
       "stop: two works back off for stop_cpus_in_progress",
+      "sched: balance_push hands a task on the outgoing cpu to its stopper",
   };
   for (int s = MULTI_STOP_PREPARE; s <= MULTI_STOP_EXIT; ++s) {
     names.push_back(fmt::format("msm {} observed", multi_stop_state_name(s)));

@@ -1015,32 +1015,22 @@ void cpuhp_remove_multi_state(int state) { remove_state_(state, false); }
 // ---------------------------------------------------------------------------------------------
 // kernel/sched/core.c callbacks of the scheduler's states
 
-// Moves every migratable task off a CPU that is going away (balance_push / migrate_tasks).
+// Moves every migratable task off a CPU that is going away (migrate_tasks, sched_cpu_wait_empty).
 static void migrate_tasks_away(unsigned cpu) {
   auto& k = kernel();
-  unsigned dest = k.nr_cpu_ids;
-  for (unsigned c : for_each_cpu(&k.cpu_active_mask))
-    if (c != cpu) { dest = c; break; }
+  const unsigned dest = select_fallback_rq(cpu);
   if (dest >= k.nr_cpu_ids) return;
   rq* from = cpu_rq(cpu);
   for (auto& t : k.tasks) {
     if (t->cpu != cpu || t.get() == from->idle || t.get() == from->stop || t->state == TASK_DEAD) continue;
     if (t->kt && (t->kt->flags & KTHREAD_IS_PER_CPU)) continue;
     if (t->on_cpu.peek()) continue;  // the running task (cpuhp/N, the stopper) stays
-    const bool queued = dequeue_fair(from, t.get());
-    t->cpu = dest;
-    if (queued) {
-      cpu_rq(dest)->fair.push_back(t.get());
-      if (cpu_rq(dest)->curr == cpu_rq(dest)->idle) {
-        cpu_rq(dest)->need_resched = true;
-        k.sim.kick(dest, k.sim.now());
-      }
-    }
-    trace_hp("sched.migrate", "comm={} from={} to={}", t->comm, cpu, dest);
+    migrate_task_to(from, t.get(), dest);
   }
 }
 
 static int sched_cpu_activate(unsigned cpu) {
+  balance_push_set(cpu, false);
   set_cpu_active(cpu, true);
   return 0;
 }
@@ -1049,6 +1039,8 @@ static int sched_cpu_deactivate(unsigned cpu) {
   // BUG B21 (knob b21_park_smpboot_early): the pre-2016 order parked the smpboot threads before
   // this state's RCU synchronisation, whose callback needs this CPU's ksoftirqd to run.
   if (kernel().knobs.b21_park_smpboot_early) smpboot_park_threads(cpu);
+  // From here on, a task that runs on this CPU is pushed away by its stopper (balance_push).
+  balance_push_set(cpu, true);
   set_cpu_active(cpu, false);
   // Every preempt-disabled section that could still see the CPU active must finish.
   synchronize_rcu();

@@ -44,6 +44,7 @@ inline constexpr unsigned TASK_INTERRUPTIBLE = 0x0001;
 inline constexpr unsigned TASK_UNINTERRUPTIBLE = 0x0002;
 inline constexpr unsigned TASK_PARKED = 0x0040;
 inline constexpr unsigned TASK_DEAD = 0x0080;
+inline constexpr unsigned TASK_WAKING = 0x0200;  ///< only with B6: a wake-up waits in a remote wake list
 inline constexpr unsigned TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 
 enum class sched_class_id { idle, fair, stop };
@@ -104,6 +105,7 @@ struct rq {
   int in_irq = 0;
   int in_nmi = 0;
   bool in_schedule = false;
+  bool balance_push = false;          ///< kernel: rq->balance_callback == &balance_push_callback
   fifo<pending_irq> pending;
   fifo<pending_irq> pending_nmi;
   bool tick_pending = false;
@@ -144,6 +146,7 @@ struct Knobs {
   bool b2_separate_locks = false;        ///< B2: two works queued in separate lock sections, caller order
   bool b4_preempt_between_wakes = false; ///< B4: a preemption point between the two stopper wake-ups
   bool b5_wake_q = false;                ///< B5: wake_q dedup + preemption before wake_up_q
+  bool b6_deferred_stopper_wake = false; ///< B6: stopper wakes via wake_q dedup and the remote wake list
   bool b7_unpark_from_bp = false;        ///< B7: the BP unparks the stopper after the AP is online
   bool b8_preempt_window = false;        ///< B8: preemption between the online check and the nowait queue
   bool b9_park_discards = false;         ///< B9: parking discards queued works instead of running them
@@ -306,6 +309,12 @@ int wake_up_state(task_struct* p, unsigned state);
 void sched_set_stop_task(unsigned cpu, task_struct* stop);
 /// Migrates via the target's stopper as set_cpus_allowed_ptr() does (kernel: affine_move_task()).
 int affine_move_task(unsigned dest);
+/// Turns the outgoing CPU's push-away callback on or off (sched_cpu_deactivate / sched_cpu_activate).
+void balance_push_set(unsigned cpu, bool on);
+/// An active CPU other than `cpu` for its tasks to move to, or nr_cpu_ids (select_fallback_rq).
+unsigned select_fallback_rq(unsigned cpu);
+/// Moves `p`, not running, from `from` to `dest`, queued there if it was queued here.
+void migrate_task_to(rq* from, task_struct* p, unsigned dest);
 /// SIM: sleep `d` of virtual time (msleep / schedule_timeout_uninterruptible).
 void schedule_timeout_uninterruptible(sim::Duration d);
 /// Busy loop for `d` of virtual time in the current context (irqs/preemption as they are).

@@ -61,6 +61,7 @@ static void trace_irq(rq* r, bool off) {
 }
 
 static void deliver_pending(rq* r);
+static void balance_push(rq* r);
 
 void local_irq_disable() {
   rq* r = this_rq();
@@ -275,6 +276,7 @@ void schedule() {
     r = this_rq();  // we may resume on another CPU after a re-bind
   }
   r->in_schedule = false;
+  balance_push(r);
   preempt_check(r);
 }
 
@@ -283,6 +285,7 @@ void schedule_tail() {
   if (!k.sim.in_fiber()) return;
   rq* r = cpu_rq(k.sim.this_lane());
   r->in_schedule = false;
+  balance_push(r);
 }
 
 void schedule_preempt_disabled() {
@@ -297,16 +300,10 @@ void cond_resched() {
   else kernel().sim.point(sim::PointKind::Lock);
 }
 
-// try_to_wake_up(): the state check and enqueue are one atomic step in the model, as under the
-// task's pi_lock in the kernel; the target CPU takes the preemption at its next preemption point.
-static int try_to_wake_up(task_struct* p, unsigned state) {
+// kernel: ttwu_do_activate() and the select_task_rq() before it: p, now TASK_RUNNING, goes on a
+// run queue and its CPU is told to reschedule.
+static void ttwu_do_activate(task_struct* p) {
   auto& k = kernel();
-  k.sim.point(sim::PointKind::Lock);
-  // A running task (state 0) matches no mask: nothing to do. A task that set a sleeping state
-  // but has not reached schedule() yet is still on the run queue: it just becomes RUNNING again
-  // and its schedule() returns at once (no lost wake-up).
-  if (!(p->state & state)) return 0;
-  p->state = TASK_RUNNING;
   // select_task_rq(): an unbound task that is not queued goes to an idle active CPU if its own is busy.
   // Else the waker's CPU, unless a stop-class task holds it (wake-affine).
   if (p->unbound && !p->on_rq && !p->on_cpu.peek() && cpu_rq(p->cpu)->curr != cpu_rq(p->cpu)->idle) {
@@ -334,6 +331,47 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
     const bool local = k.sim.in_fiber() && k.sim.this_lane() == p->cpu;
     if (!local) k.sim.kick(p->cpu, k.sim.now());
   }
+}
+
+// SIM: how long an IPI takes to reach its target. The model's other cross-CPU interrupts are
+// delivered at once; only B6's wake list needs the delay that gives the target time to act.
+static constexpr sim::Duration kWakeListIpiLatency = sim::Duration::ns(2'000);
+
+// BUG B6 (knob b6_deferred_stopper_wake): ttwu_queue_wakelist() as it was until 2025, also for the
+// stop class. The wake-up of a task on another CPU is queued on that CPU's wake list and done by
+// its IPI handler (sched_ttwu_pending). Until then the task is TASK_WAKING: not runnable, and
+// further wake-ups find nothing to do.
+static void ttwu_queue_wakelist(task_struct* p) {
+  auto& k = kernel();
+  p->state = TASK_WAKING;
+  const unsigned cpu = p->cpu;
+  k.sim.trace().event("sched", sim::Level::Debug, "sched.wakelist", "pid={} comm={} cpu={}", p->pid, p->comm, cpu);
+  k.sim.after(kWakeListIpiLatency, [p, cpu] {
+    kernel().sim.set_event_lane(cpu);
+    raise_irq(cpu, "ipi.ttwu", [p] {
+      if (p->state != TASK_WAKING) return;
+      p->state = TASK_RUNNING;
+      ttwu_do_activate(p);
+    });
+  });
+}
+
+// try_to_wake_up(): the state check and enqueue are one atomic step in the model, as under the
+// task's pi_lock in the kernel; the target CPU takes the preemption at its next preemption point.
+static int try_to_wake_up(task_struct* p, unsigned state) {
+  auto& k = kernel();
+  k.sim.point(sim::PointKind::Lock);
+  // A running task (state 0) matches no mask: nothing to do. A task that set a sleeping state
+  // but has not reached schedule() yet is still on the run queue: it just becomes RUNNING again
+  // and its schedule() returns at once (no lost wake-up).
+  if (!(p->state & state)) return 0;
+  if (k.knobs.b6_deferred_stopper_wake && p->sched_class == sched_class_id::stop && !p->on_rq && k.sim.in_fiber() &&
+      k.sim.this_lane() != p->cpu) {
+    ttwu_queue_wakelist(p);
+    return 1;
+  }
+  p->state = TASK_RUNNING;
+  ttwu_do_activate(p);
   return 1;
 }
 
@@ -371,6 +409,62 @@ int affine_move_task(unsigned dest) {
   }
   wait_for_completion(&done);
   return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// kernel/sched/core.c: balance_push(), which empties a CPU that is going down
+
+unsigned select_fallback_rq(unsigned cpu) {
+  auto& k = kernel();
+  for (unsigned c : for_each_cpu(&k.cpu_active_mask))
+    if (c != cpu) return c;
+  return k.nr_cpu_ids;
+}
+
+void migrate_task_to(rq* from, task_struct* p, unsigned dest) {
+  auto& k = kernel();
+  const bool queued = dequeue_fair(from, p);
+  p->cpu = dest;
+  if (queued) {
+    rq* to = cpu_rq(dest);
+    to->fair.push_back(p);
+    if (to->curr == to->idle) {
+      to->need_resched = true;
+      k.sim.kick(dest, k.sim.now());
+    }
+  }
+  k.sim.trace().event("cpuhp", sim::Level::Info, "sched.migrate", "comm={} from={} to={}", p->comm, from->cpu, dest);
+}
+
+void balance_push_set(unsigned cpu, bool on) { cpu_rq(cpu)->balance_push = on; }
+
+// kernel: __balance_push_cpu_stop(), run by the outgoing CPU's stopper: moves the pushed task
+// if it is still queued here.
+static int balance_push_cpu_stop_(void* arg) {
+  auto* p = static_cast<task_struct*>(arg);
+  rq* r = this_rq();
+  if (task_cpu(p) != r->cpu || !p->on_rq || p->on_cpu.peek()) return 0;
+  const unsigned dest = select_fallback_rq(r->cpu);
+  if (dest < kernel().nr_cpu_ids) migrate_task_to(r, p, dest);
+  return 0;
+}
+
+// Where the kernel runs the run queue's balance callbacks: at the end of schedule(), for the task
+// just switched to. On a CPU going down, that task, unless it is one of the CPU's own kthreads, is
+// handed to the stopper to be pushed elsewhere; the stopper's wake-up makes schedule() pick it next.
+static void balance_push(rq* r) {
+  auto& k = kernel();
+  if (!r->balance_push || !cpumask_test_cpu(r->cpu, &k.cpu_dying_mask)) return;
+  task_struct* push_task = r->curr;
+  if (push_task == r->idle || push_task == r->stop || (push_task->kt && (push_task->kt->flags & KTHREAD_IS_PER_CPU)))
+    return;
+  k.sim.probe("sched: balance_push hands a task on the outgoing cpu to its stopper");
+  const unsigned long flags = local_irq_save();  // the kernel is still under the rq lock here
+  preempt_disable();
+  stop_one_cpu_nowait(r->cpu, cpu_stop_fn_t(balance_push_cpu_stop_, "__balance_push_cpu_stop"), push_task,
+                      &k.sm->push_work[r->cpu]);
+  preempt_enable();
+  local_irq_restore(flags);  // the rq unlock: pending interrupts, then the preemption by the stopper
 }
 
 void sched_set_stop_task(unsigned cpu, task_struct* stop) {

@@ -77,7 +77,8 @@ struct cpu_stopper {
   cpu_stop_work stop_work;
   const char* caller = nullptr;
   const char* fn = nullptr;
-  bool wake_q_pending = false;  ///< B5 model only: the stopper sits in some task's wake_q
+  bool wake_q_pending = false;  ///< B5, B6 models only: the stopper sits in some task's wake_q
+  int wakes_in_flight = 0;      ///< oracle, B6: a wake_up_q() took it off its wake_q and is waking it
 };
 
 /// Oracle-side record of each work handed to the queueing functions (I-SM-8).
@@ -99,6 +100,9 @@ struct stop_machine_globals {
   std::vector<stop_work_fate> fates;  ///< every work queued, in order: a work's id is its index + 1
   int stop_cpus_in_flight = 0;
   std::vector<bool> dying;
+  /// kernel/sched/core.c's per-CPU push_work, the buffer balance_push() queues (kept here, with
+  /// the other works, so that the scheduler's header needs no stopper types).
+  std::vector<cpu_stop_work> push_work;
   std::map<std::uint64_t, std::vector<unsigned>> op_cpus;  ///< multi-CPU op -> CPUs queued on (I-SM-13)
 };
 std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus);

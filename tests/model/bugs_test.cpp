@@ -142,6 +142,17 @@ TEST_CASE("bug zoo B5: a wake_q de-duplication loses a stopper wake-up (cpus=2)"
   }}, 120);
 }
 
+TEST_CASE("bug zoo B6: a deferred stopper wake-up lets balance_push queue its push_work twice (cpus=2)") {
+  // migrate_swap-style stop_two_cpus(0, 1) while cpu1 goes down and two tasks there sleep and wake.
+  check_bug("B6", {.body = [] {
+    auto* down = spawn_on(0, [] { cpu_down(1); });
+    auto* swap = spawn_on(0, [] { repeat(20, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    auto* a = spawn_on(1, [] { repeat(20, [] { stop_one_cpu(0, nop, nullptr); }); });
+    auto* b = spawn_on(1, [] { repeat(20, [] { stop_one_cpu(0, nop, nullptr); }); });
+    join_all({down, swap, a, b});
+  }}, 200);
+}
+
 TEST_CASE("bug zoo B7: a cpu is online before its stopper is enabled (cpus=2)") {
   check_bug("B7", {.body = [] {
     cpu_down(1);

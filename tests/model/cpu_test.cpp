@@ -133,6 +133,36 @@ TEST_CASE("coverage: a hotplug cycle with a stop_machine reaches the named probe
   }
 }
 
+TEST_CASE("balance_push: a task woken on a CPU going down runs none of its code there, its stopper pushes it away (cpus=2)") {
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 2, .seed = seed, .policy = sim::PolicyKind::Random});
+    bool stop = false;
+    int ran_on_inactive = 0, ran_on_1 = 0;
+    const auto r = t.run([&] {
+      auto* sleeper = spawn_on(1, [&] {
+        while (!stop) {
+          schedule_timeout_uninterruptible(sim::Duration::ns(10'000));
+          if (task_cpu(current) == 1) {
+            ++ran_on_1;
+            if (!cpu_active(1)) ++ran_on_inactive;
+          }
+        }
+      });
+      auto* down = spawn_on(0, [&] {
+        schedule_timeout_uninterruptible(sim::Duration::ns(50'000));
+        cpu_down(1);
+        stop = true;
+      });
+      join_all({sleeper, down});
+    });
+    CHECK_PASSED(t, r);
+    CHECK(ran_on_1 > 0);            // it did live on cpu1 before the down
+    CHECK(ran_on_inactive == 0);    // and never woke up to run there once cpu1 was inactive
+    CHECK(r.probes.count("sched: balance_push hands a task on the outgoing cpu to its stopper") == 1);
+  }
+}
+
 TEST_CASE("teardown: every thread left idle at the end of a run ends by returning, none by unwinding (cpus=4)") {
   // Idle loops, active and parked smpboot threads, the RCU grace-period thread: the quiet end
   // (sim::Sim::QuietExit) covers every place a thread waits once a run is over.
