@@ -382,6 +382,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.liveness_bound = sc.liveness_bound;
   kc.detectors_stop_run = sc.detectors_stop_run;
   kc.ksoftirqd = sc.ksoftirqd;
+  kc.idle_balance = sc.idle_balance;
   kc.hung_task_timeout = sc.hung_task_timeout;
   kc.sim.seed = rep.seed;
   kc.sim.policy = o.replay ? sim::PolicyKind::Replay : rep.strategy;

@@ -352,7 +352,7 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
-          "hotplug_fault_ratio", "ksoftirqd", "hung_task_timeout"},
+          "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout"},
          "[kernel]");
   s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
@@ -360,6 +360,7 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   s.liveness_bound = r.duration("liveness_bound", s.liveness_bound, sim::Duration::ns(1));
   s.detectors_stop_run = r.boolean("detectors_stop_run", true);
   s.ksoftirqd = r.boolean("ksoftirqd", false);
+  s.idle_balance = r.boolean("idle_balance", false);
   s.hung_task_timeout = r.duration("hung_task_timeout", s.hung_task_timeout);
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;

@@ -134,6 +134,7 @@ struct Scenario {
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);
   bool detectors_stop_run = true;
   bool ksoftirqd = false;  ///< ksoftirqd/N threads run RCU callbacks (model/softirq.hpp)
+  bool idle_balance = false;  ///< a CPU about to idle asks a busy CPU's stopper for a task
   sim::Duration hung_task_timeout{};  ///< 0: off (model/hung_task.hpp)
   std::vector<std::string> bugs;
   /// Chance that a cpu_up or cpu_down call of an action is made to fail by fault injection.

@@ -18,6 +18,7 @@ std::vector<std::string> model_probe_names() {
       "stop: work rejected by a disabled stopper",
       "stop: two works back off for stop_cpus_in_progress",
       "sched: balance_push hands a task on the outgoing cpu to its stopper",
+      "sched: idle balance queues an active balance on a busy cpu",
   };
   for (int s = MULTI_STOP_PREPARE; s <= MULTI_STOP_EXIT; ++s) {
     names.push_back(fmt::format("msm {} observed", multi_stop_state_name(s)));

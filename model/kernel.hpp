@@ -106,6 +106,7 @@ struct rq {
   int in_nmi = 0;
   bool in_schedule = false;
   bool balance_push = false;          ///< kernel: rq->balance_callback == &balance_push_callback
+  bool active_balance = false;        ///< an idle CPU's active-balance work is queued on this CPU's stopper
   fifo<pending_irq> pending;
   fifo<pending_irq> pending_nmi;
   bool tick_pending = false;
@@ -146,6 +147,7 @@ struct Knobs {
   bool b2_separate_locks = false;        ///< B2: two works queued in separate lock sections, caller order
   bool b4_preempt_between_wakes = false; ///< B4: a preemption point between the two stopper wake-ups
   bool b5_wake_q = false;                ///< B5: wake_q dedup + preemption before wake_up_q
+  bool b3_wake_under_stopper_lock = false;  ///< B3: stopper wake-ups issued while the stopper locks are held
   bool b6_deferred_stopper_wake = false; ///< B6: stopper wakes via wake_q dedup and the remote wake list
   bool b7_unpark_from_bp = false;        ///< B7: the BP unparks the stopper after the AP is online
   bool b8_preempt_window = false;        ///< B8: preemption between the online check and the nowait queue
@@ -171,6 +173,7 @@ struct KernelConfig {
   sim::Duration liveness_bound = sim::Duration::ns(60LL * 1'000'000'000);  ///< I-SM-17
   bool detectors_stop_run = true; ///< a lockup or stall report ends the run (else it is only recorded)
   bool ksoftirqd = false;         ///< model ksoftirqd/N and run RCU callbacks there (model/softirq.hpp)
+  bool idle_balance = false;      ///< a CPU about to idle asks a busy CPU's stopper for a task (newidle_balance)
   sim::Duration hung_task_timeout{};  ///< 0: no hung-task detector (model/hung_task.hpp)
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;

@@ -62,6 +62,7 @@ static void trace_irq(rq* r, bool off) {
 
 static void deliver_pending(rq* r);
 static void balance_push(rq* r);
+static void newidle_balance(rq* r);
 
 void local_irq_disable() {
   rq* r = this_rq();
@@ -265,6 +266,7 @@ void schedule() {
     r->fair.push_back(prev);  // round-robin among fair tasks
   }
   r->need_resched = false;
+  if (k.cfg.idle_balance && prev != r->idle && pick_next_task(r) == r->idle) newidle_balance(r);
   task_struct* next = pick_next_task(r);
   if (next->sched_class == sched_class_id::fair) dequeue_fair(r, next);
   if (next != prev) {
@@ -370,6 +372,13 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
     ttwu_queue_wakelist(p);
     return 1;
   }
+  if (!p->on_rq && p->on_cpu.peek()) {
+    // p has left its run queue but is still switching out on its CPU, which can only be while
+    // that CPU's schedule() balances (idle_balance): wait for the switch, as the kernel's
+    // smp_cond_load_acquire(&p->on_cpu, !VAL) does, with p claimed so no one else wakes it.
+    p->state = TASK_WAKING;
+    while (p->on_cpu.load()) cpu_relax();
+  }
   p->state = TASK_RUNNING;
   ttwu_do_activate(p);
   return 1;
@@ -447,6 +456,65 @@ static int balance_push_cpu_stop_(void* arg) {
   const unsigned dest = select_fallback_rq(r->cpu);
   if (dest < kernel().nr_cpu_ids) migrate_task_to(r, p, dest);
   return 0;
+}
+
+// kernel: active_load_balance_cpu_stop(), run by a busy CPU's stopper for an idle CPU: moves one
+// task that may run anywhere over to it. SIM: the model's only affinity is `unbound`; a queued
+// unbound fair task is moved (the stopper has just preempted the running one, so it is queued too).
+static int active_load_balance_cpu_stop(void* arg) {
+  const unsigned target = static_cast<rq*>(arg)->cpu;  // SIM: the kernel passes the busy rq and keeps the target in it
+  rq* r = this_rq();
+  if (cpu_active(target)) {
+    for (task_struct* p : r->fair) {
+      if (!p->unbound) continue;
+      migrate_task_to(r, p, target);
+      break;
+    }
+  }
+  r->active_balance = false;
+  return 0;
+}
+
+// The busiest other active CPU: the one with the most runnable fair tasks, at least two (one
+// running, one queued); the lowest id among equals.
+static unsigned find_busiest_cpu(unsigned self) {
+  auto& k = kernel();
+  unsigned best = k.nr_cpu_ids;
+  std::size_t best_queued = 0;
+  for (unsigned c : for_each_cpu(&k.cpu_active_mask)) {
+    rq* r = cpu_rq(c);
+    if (c == self || r->curr->sched_class != sched_class_id::fair || r->curr == r->idle) continue;
+    if (r->fair.size() > best_queued) {
+      best = c;
+      best_queued = r->fair.size();
+    }
+  }
+  return best;
+}
+
+// kernel: newidle_balance() -> load_balance() -> active balance, from schedule() when the CPU has
+// nothing left to run and `prev` has not switched out yet. Only with [kernel] idle_balance.
+// SIM: the balance never pulls a task itself; it always asks the busiest CPU's stopper to push one,
+// the path of load_balance() that queues stopper work from inside schedule().
+static void newidle_balance(rq* r) {
+  auto& k = kernel();
+  const unsigned busiest = find_busiest_cpu(r->cpu);
+  if (busiest >= k.nr_cpu_ids || cpu_rq(busiest)->active_balance) return;
+  k.sim.probe("sched: idle balance queues an active balance on a busy cpu");
+  // The kernel's schedule() holds its rq lock with irqs off throughout; the model's marks itself
+  // with in_schedule instead, and masks irqs only here, where it takes another CPU's locks.
+  const bool was_off = r->irqs_disabled;
+  if (!was_off) trace_irq(r, true);
+  r->irqs_disabled = true;
+  cpu_rq(busiest)->active_balance = true;
+  preempt_disable();
+  if (!stop_one_cpu_nowait(busiest, cpu_stop_fn_t(active_load_balance_cpu_stop, "active_load_balance_cpu_stop"), r,
+                           &k.sm->active_balance_work[busiest]))
+    cpu_rq(busiest)->active_balance = false;
+  preempt_enable_no_resched();
+  // Back to the caller's mask without delivering interrupts: schedule() has not finished its switch.
+  if (!was_off) trace_irq(r, false);
+  r->irqs_disabled = was_off;
 }
 
 // Where the kernel runs the run queue's balance callbacks: at the end of schedule(), for the task

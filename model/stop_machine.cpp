@@ -22,6 +22,7 @@ std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus
   g->thread_store.assign(nr_cpus, nullptr);
   g->dying.assign(nr_cpus, false);
   g->push_work = std::vector<cpu_stop_work>(nr_cpus);
+  g->active_balance_work = std::vector<cpu_stop_work>(nr_cpus);
   g->fates.reserve(16);  // a run queues a handful of works: no regrowth in the common case
   return g;
 }
@@ -188,6 +189,7 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
   if (enabled) cpu_stop_queue_work_(cpu, stopper, work);
   else if (work->done) cpu_stop_signal_done(work->done);
   if (enabled && use_wake_q) in_my_wake_q = wake_q_add(stopper);
+  if (enabled && k.knobs.b3_wake_under_stopper_lock) stopper_wake(stopper);  // BUG B3: under the lock
   if (!enabled) {
     trace_sm("stop.reject", "cpu={} fn={} caller={}", cpu, work->fn.name, work->caller);
     k.sim.probe("stop: work rejected by a disabled stopper");
@@ -200,7 +202,7 @@ bool cpu_stop_queue_work(unsigned cpu, cpu_stop_work* work) {
       preempt_disable();
     }
     wake_up_q(stopper, in_my_wake_q);
-  } else if (enabled) {
+  } else if (enabled && !k.knobs.b3_wake_under_stopper_lock) {
     // Wake after the unlock and before preempt_enable (W1, W2).
     stopper_wake(stopper);
   }
@@ -256,6 +258,12 @@ retry:
       mine1 = wake_q_add(stopper1);
       mine2 = wake_q_add(stopper2);
     }
+    if (k.knobs.b3_wake_under_stopper_lock) {
+      // BUG B3: the pre-2018 shape: the wake-ups are issued under both stopper locks, and one can
+      // wait there for a stopper that is still switching out on its CPU (rule W1).
+      stopper_wake(stopper1);
+      stopper_wake(stopper2);
+    }
     err = 0;
   }
   raw_spin_unlock(&stopper2->lock);
@@ -265,7 +273,9 @@ retry:
     while (G().stop_cpus_in_progress.load()) cpu_relax();
     goto retry;
   }
-  if (!err && k.knobs.b6_deferred_stopper_wake) {
+  if (!err && k.knobs.b3_wake_under_stopper_lock) {
+    // BUG B3: woken above, under the locks.
+  } else if (!err && k.knobs.b6_deferred_stopper_wake) {
     // BUG B6: the 2018-2025 shape: both stoppers went into this caller's wake_q under the locks
     // (unless another queuer's held them) and are woken now; a remote one via its wake list.
     wake_up_q(stopper1, mine1);

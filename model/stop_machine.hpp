@@ -103,6 +103,8 @@ struct stop_machine_globals {
   /// kernel/sched/core.c's per-CPU push_work, the buffer balance_push() queues (kept here, with
   /// the other works, so that the scheduler's header needs no stopper types).
   std::vector<cpu_stop_work> push_work;
+  /// kernel/sched: each run queue's active_balance_work, queued by an idle CPU's balance.
+  std::vector<cpu_stop_work> active_balance_work;
   std::map<std::uint64_t, std::vector<unsigned>> op_cpus;  ///< multi-CPU op -> CPUs queued on (I-SM-13)
 };
 std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus);

@@ -48,6 +48,7 @@ watchdog_thresh = "5s"
 rcu_cpu_stall_timeout = "3s"
 detectors_stop_run = false
 ksoftirqd = true
+idle_balance = true
 hung_task_timeout = "30s"
 bugs = ["B18"]
 [sim]
@@ -90,6 +91,7 @@ failure = ["I-SM-6", "hard-lockup"]
   CHECK(s.watchdog_thresh == sim::Duration::ns(5'000'000'000));
   CHECK_FALSE(s.detectors_stop_run);
   CHECK(s.ksoftirqd);
+  CHECK(s.idle_balance);
   CHECK(s.hung_task_timeout == sim::Duration::ns(30'000'000'000));
   CHECK(s.bugs == std::vector<std::string>{"B18"});
   CHECK(s.granularity == sim::Granularity::Shared);

@@ -127,6 +127,15 @@ TEST_CASE("bug zoo B2: three concurrent stop_two_cpus form a cycle (cpus=3)") {
   }}, 80);
 }
 
+TEST_CASE("bug zoo B3: a stopper wake-up under the stopper locks deadlocks with an idle balance (cpus=2)") {
+  // Two migrate_swap-style callers on cpu0; cpu1 idles between stopper works and balances.
+  check_bug("B3", {.setup = [](Kernel& k) { k.cfg.idle_balance = true; }, .body = [] {
+    auto* a = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    auto* b = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+    join_all({a, b});
+  }}, 8);
+}
+
 TEST_CASE("bug zoo B4: the first woken stopper preempts the waker (cpus=2)") {
   check_bug("B4", {.body = [] {
     auto* a = spawn_on(0, [] { stop_two_cpus(0, 1, nop, nullptr); });

@@ -163,6 +163,32 @@ TEST_CASE("balance_push: a task woken on a CPU going down runs none of its code 
   }
 }
 
+TEST_CASE("idle balance: a CPU left with nothing to run has the busy CPU's stopper push it an unbound task (cpus=2)") {
+  for (const bool on : {true, false}) {
+    for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+      CAPTURE(on);
+      CAPTURE(seed);
+      SimFixture t({.cpus = 2, .seed = seed, .policy = sim::PolicyKind::Random});
+      t.k().cfg.idle_balance = on;
+      unsigned roamer_ended_on = 99;
+      const auto r = t.run([&] {
+        // cpu0: a pinned and an unbound task share the CPU; cpu1 idles once its short task sleeps.
+        auto* pinned = spawn_on(0, [] { busy_loop(sim::Duration::ns(20'000'000)); });
+        auto* roamer = spawn_on(0, [&] {
+          busy_loop(sim::Duration::ns(20'000'000));
+          roamer_ended_on = task_cpu(current);
+        });
+        roamer->unbound = true;
+        auto* shortlived = spawn_on(1, [] { schedule_timeout_uninterruptible(sim::Duration::ns(2'000'000)); });
+        join_all({pinned, roamer, shortlived});
+      });
+      CHECK_PASSED(t, r);
+      CHECK(roamer_ended_on == (on ? 1u : 0u));
+      CHECK(r.probes.count("sched: idle balance queues an active balance on a busy cpu") == (on ? 1u : 0u));
+    }
+  }
+}
+
 TEST_CASE("teardown: every thread left idle at the end of a run ends by returning, none by unwinding (cpus=4)") {
   // Idle loops, active and parked smpboot threads, the RCU grace-period thread: the quiet end
   // (sim::Sim::QuietExit) covers every place a thread waits once a run is over.
