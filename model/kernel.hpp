@@ -79,6 +79,9 @@ struct task_struct {
   bool switched_out_atomic = false;  ///< switched out with preemption or irqs disabled (I-SM-5)
   bool acts_for_hotplug_writer = false;
   bool unbound = false;  ///< may run on any active CPU: woken onto an idle one (select_task_rq)
+  /// A wake-up from event (timer) context found it still switching out (idle_balance): the
+  /// switch completes it, as the kernel's ttwu_queue_wakelist() does for a task still on_cpu.
+  bool wake_on_switch = false;
   int pending_stopper_wakes = 0;  ///< stopper works queued by this task whose wake-up is still owed (W2)
   int rcu_read_lock_nesting = 0;
   std::uint64_t rcu_read_start_seq = 0;  ///< cpuhp/N and take_cpu_down run on the writer's behalf

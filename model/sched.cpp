@@ -63,6 +63,7 @@ static void trace_irq(rq* r, bool off) {
 static void deliver_pending(rq* r);
 static void balance_push(rq* r);
 static void newidle_balance(rq* r);
+static void ttwu_do_activate(task_struct* p);
 
 void local_irq_disable() {
   rq* r = this_rq();
@@ -239,6 +240,11 @@ static void context_switch(rq* r, task_struct* prev, task_struct* next) {
   prev->on_cpu.set_quiet(false);
   next->on_cpu.set_quiet(true);
   r->curr = next;
+  if (prev->wake_on_switch) {
+    prev->wake_on_switch = false;
+    prev->state = TASK_RUNNING;
+    ttwu_do_activate(prev);
+  }
   ++r->nr_switches;
   ++prev->nvcsw;
   k.sim.trace().event("sched", sim::Level::Info, "sched.switch", "cpu={} prev={} next={}", r->cpu, prev->comm,
@@ -376,7 +382,12 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
     // p has left its run queue but is still switching out on its CPU, which can only be while
     // that CPU's schedule() balances (idle_balance): wait for the switch, as the kernel's
     // smp_cond_load_acquire(&p->on_cpu, !VAL) does, with p claimed so no one else wakes it.
+    // SIM: timer callbacks run outside any CPU and cannot wait; the switch finishes their wake-up.
     p->state = TASK_WAKING;
+    if (!k.sim.in_fiber()) {
+      p->wake_on_switch = true;
+      return 1;
+    }
     while (p->on_cpu.load()) cpu_relax();
   }
   p->state = TASK_RUNNING;

@@ -189,6 +189,27 @@ TEST_CASE("idle balance: a CPU left with nothing to run has the busy CPU's stopp
   }
 }
 
+TEST_CASE("idle balance: a timer wake-up that comes while the sleeper is still switching out is not lost (cpus=2)") {
+  // cpu1's sleeper balances on each sleep (cpu0 has two runnable tasks); timeouts of a few
+  // nanoseconds expire while that balance is still spinning for cpu0's stopper lock.
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 2, .seed = seed, .policy = sim::PolicyKind::Random});
+    t.k().cfg.idle_balance = true;
+    int naps = 0;
+    const auto r = t.run([&] {
+      auto* a = spawn_on(0, [] { busy_loop(sim::Duration::ns(3'000'000)); });
+      auto* b = spawn_on(0, [] { busy_loop(sim::Duration::ns(3'000'000)); });
+      auto* sleeper = spawn_on(1, [&] {
+        for (std::int64_t i = 0; i < 300; ++i, ++naps) schedule_timeout_uninterruptible(sim::Duration::ns(1 + i % 40));
+      });
+      join_all({a, b, sleeper});
+    });
+    CHECK_PASSED(t, r);
+    CHECK(naps == 300);
+  }
+}
+
 TEST_CASE("teardown: every thread left idle at the end of a run ends by returning, none by unwinding (cpus=4)") {
   // Idle loops, active and parked smpboot threads, the RCU grace-period thread: the quiet end
   // (sim::Sim::QuietExit) covers every place a thread waits once a run is over.
