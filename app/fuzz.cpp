@@ -276,12 +276,20 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
     softirq = parses(cand);
     if (softirq) text = cand;
   }
+  // Half the runs let a CPU about to idle balance by queueing stopper work on a busy CPU from
+  // inside schedule() (what B3 needs), unless the scenario turns it on itself.
+  bool balance = sc.idle_balance;
+  if (!balance && rng.chance(sim::Ratio{1, 2})) {
+    const std::string cand = scenario_set_key(text, "kernel", "idle_balance", "true");
+    balance = parses(cand);
+    if (balance) text = cand;
+  }
   std::size_t dropped = 0;
   for (bool d : drop) dropped += d ? 1 : 0;
   job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,
                            sc.actions.size() - dropped, sc.actions.size(), pct ? "pct" : "random", *job.opts.pct_depth,
                            shared ? "shared" : "locks");
-  job.config += fmt::format(" ksoftirqd={}", softirq ? "on" : "off");
+  job.config += fmt::format(" ksoftirqd={} idle_balance={}", softirq ? "on" : "off", balance ? "on" : "off");
   if (faults_kept)
     job.config += fmt::format(" vcpu_stalls={} propagation_delay={} hotplug_faults={}", format_ratio(stalls), delay,
                               format_ratio(hotplug_faults));

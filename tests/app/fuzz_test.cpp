@@ -241,13 +241,14 @@ TEST_CASE("scenario edits: a key is set in its table when the header has blanks 
   CHECK(arr.find("[sim]\nk = 2") != std::string::npos);
 }
 
-TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay, hotplug fault ratio and ksoftirqd, and print them") {
+TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay, hotplug fault ratio, ksoftirqd and idle balance, and print them") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", scenario_path("default"), "--runs", "30", "--strategy", "swarm", "--out", d.file("out")}).status == 0);
   std::map<std::string, std::set<std::string>> drawn;
   for (const auto& j : results(d)) {
     const std::string c = j["config"].get<std::string>();
-    for (const std::string key : {"vcpu_stalls=", "propagation_delay=", "hotplug_faults=", "ksoftirqd="}) {
+    for (const std::string key :
+         {"vcpu_stalls=", "propagation_delay=", "hotplug_faults=", "ksoftirqd=", "idle_balance="}) {
       const auto at = c.find(key);
       REQUIRE(at != std::string::npos);
       const auto end = c.find(' ', at);
@@ -258,6 +259,7 @@ TEST_CASE("fuzz: swarm runs draw their own vCPU stall ratio, propagation delay, 
   CHECK(drawn["propagation_delay="] == std::set<std::string>{"0ns", "300ns", "3us"});
   CHECK(drawn["hotplug_faults="] == std::set<std::string>{"0", "1/8", "1/3"});
   CHECK(drawn["ksoftirqd="] == std::set<std::string>{"off", "on"});
+  CHECK(drawn["idle_balance="] == std::set<std::string>{"off", "on"});
 }
 
 TEST_CASE("fuzz: swarm finds B21 in a hotplug scenario that does not itself model ksoftirqd") {
