@@ -44,7 +44,8 @@ inline constexpr unsigned TASK_INTERRUPTIBLE = 0x0001;
 inline constexpr unsigned TASK_UNINTERRUPTIBLE = 0x0002;
 inline constexpr unsigned TASK_PARKED = 0x0040;
 inline constexpr unsigned TASK_DEAD = 0x0080;
-inline constexpr unsigned TASK_WAKING = 0x0200;  ///< only with B6: a wake-up waits in a remote wake list
+/// Claimed by a waker that has not finished: B6's remote wake list, or a task still switching out.
+inline constexpr unsigned TASK_WAKING = 0x0200;
 inline constexpr unsigned TASK_NORMAL = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
 
 enum class sched_class_id { idle, fair, stop };
