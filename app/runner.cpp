@@ -292,6 +292,7 @@ void start_action(RunState& st, ActionRt& ar) {
     action_body(st, ar);
     return 0;
   }, nullptr, a.cpu, a.task);
+  p->unbound = a.unbound;
   wake_up_process(p);
 }
 

@@ -413,7 +413,7 @@ void parse_run(const Reader& r, Scenario& s) {
   s.pct_steps = static_cast<std::uint64_t>(r.integer("pct_steps", 1, kI64Max, 10'000));
 }
 
-const std::vector<std::string> kCommonActionKeys = {"name", "do",    "cpu",   "task",  "at",   "on",
+const std::vector<std::string> kCommonActionKeys = {"name",  "do",  "cpu",   "task",  "unbound",   "at",  "on",
                                                     "on_cpu", "nth", "delay", "count", "every", "expect_ret"};
 
 std::vector<std::string> kind_keys(ActionKind k) {
@@ -600,6 +600,7 @@ Action parse_action(const std::string& file, const toml::table& t, std::size_t i
   a.cpu = static_cast<unsigned>(r.integer("cpu", 0, s.cpus - 1, 0));
   a.task = r.string("task", a.name + "/%u");
   if (!valid_task(a.task)) r.fail("task", fmt::format("expected a task name without blanks, '\"' or '=', got \"{}\"", a.task));
+  a.unbound = r.boolean("unbound", false);
   a.at = r.duration("at", sim::Duration{});
   parse_trigger(r, s, a);
   a.count = static_cast<std::uint32_t>(r.integer("count", 1, 1'000'000, 1));

@@ -80,6 +80,7 @@ struct Action {
   ActionKind kind = ActionKind::StopMachine;
   unsigned cpu = 0;  ///< CPU the action's task is created on
   std::string task;  ///< task name; "%u" expands to the CPU; default "<name>/%u"
+  bool unbound = false;  ///< the task may run on any CPU (select_task_rq, idle balance); else it stays on `cpu`
   sim::Duration at;  ///< start time (virtual, since boot); ignored when `on` is set
   std::optional<Trigger> on;
   std::uint32_t count = 1;  ///< calls made by the task

@@ -57,6 +57,8 @@ Kernel::Kernel(KernelConfig c)
   sb = make_smpboot_globals();
   sim.on_point([] { irq_and_preempt_point(); });
   // kernel: do_task_dead() -> __schedule(): the CPU switches to the next task.
+  // SIM: without the idle balance ([kernel] idle_balance) that __schedule() would run first: the
+  // exited thread's fiber is gone, and nothing here may wait for another CPU's lock.
   sim.on_fiber_exit([this](sim::LaneId lane, sim::FiberId) {
     rq* r = &rqs[lane];
     task_struct* dead = r->curr;

@@ -302,3 +302,42 @@ online = "0-1,3"
       if (a.name == "down") CHECK(a.rets == std::vector<int>{0});
   }
 }
+
+TEST_CASE("run: an unbound action's task is moved to the CPU that goes idle by its balance, a bound one stays") {
+  // cpu1 is busy when the two cpu0 tasks start (so the unbound one is not woken there), and its
+  // task sleeps from 2 ms to 10 ms between two calls: schedule() then has nothing left to run.
+  for (const bool unbound : {true, false}) {
+    CAPTURE(unbound);
+    const app::Scenario sc = apptest::parse(fmt::format(R"(
+[machine]
+cpus = 2
+[kernel]
+idle_balance = true
+[[action]]
+name = "nap"
+do = "busy"
+cpu = 1
+duration = "2ms"
+count = 2
+every = "10ms"
+[[action]]
+name = "pinned"
+do = "busy"
+cpu = 0
+duration = "20ms"
+[[action]]
+name = "roam"
+do = "busy"
+cpu = 0
+unbound = {}
+duration = "20ms"
+)", unbound));
+    std::ostringstream trace;
+    app::RunOptions o;
+    o.text_trace = &trace;
+    const app::RunReport rep = run(sc, o);
+    CHECK(rep.result.outcome == sim::Outcome::Completed);
+    const bool moved = trace.str().find("sched.migrate comm=roam/0 from=0 to=1") != std::string::npos;
+    CHECK(moved == unbound);
+  }
+}

@@ -66,6 +66,7 @@ name = "m"
 do = "stop_machine"
 cpu = 3
 task = "mine/%u"
+unbound = true
 at = "1ms"
 count = 3
 every = "2ms"
@@ -105,6 +106,7 @@ failure = ["I-SM-6", "hard-lockup"]
   CHECK(m.kind == app::ActionKind::StopMachine);
   CHECK(m.cpu == 3);
   CHECK(m.task == "mine/%u");
+  CHECK(m.unbound);
   CHECK(m.at == sim::Duration::ns(1'000'000));
   CHECK(m.count == 3);
   CHECK(m.fn == "spin_irqsoff:2ms");
@@ -113,6 +115,7 @@ failure = ["I-SM-6", "hard-lockup"]
   const app::Action& d = s.actions[1];
   CHECK(d.name == "a2");
   CHECK(d.task == "a2/%u");
+  CHECK_FALSE(d.unbound);
   REQUIRE(d.on.has_value());
   CHECK(d.on->event == "msm.state");
   CHECK(d.on->fields == std::vector<std::pair<std::string, std::string>>{{"to", "RUN"}});
