@@ -268,22 +268,18 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
     faulty = scenario_set_key(faulty, "kernel", "hotplug_fault_ratio", quoted(format_ratio(hotplug_faults)));
   const bool faults_kept = faulty == text || parses(faulty);
   if (faults_kept) text = faulty;
-  // Half the runs model ksoftirqd/N (RCU callbacks then wait for the CPU's softirq thread), unless
-  // the scenario turns it on itself.
-  bool softirq = sc.ksoftirqd;
-  if (!softirq && rng.chance(sim::Ratio{1, 2})) {
-    const std::string cand = scenario_set_key(text, "kernel", "ksoftirqd", "true");
-    softirq = parses(cand);
-    if (softirq) text = cand;
-  }
-  // Half the runs let a CPU about to idle balance by queueing stopper work on a busy CPU from
-  // inside schedule() (what B3 needs), unless the scenario turns it on itself.
-  bool balance = sc.idle_balance;
-  if (!balance && rng.chance(sim::Ratio{1, 2})) {
-    const std::string cand = scenario_set_key(text, "kernel", "idle_balance", "true");
-    balance = parses(cand);
-    if (balance) text = cand;
-  }
+  // A [kernel] model option the scenario leaves off is turned on in half the runs.
+  auto draw_kernel_option = [&](bool in_scenario, const char* key) {
+    if (in_scenario || !rng.chance(sim::Ratio{1, 2})) return in_scenario;
+    const std::string cand = scenario_set_key(text, "kernel", key, "true");
+    if (!parses(cand)) return false;
+    text = cand;
+    return true;
+  };
+  // ksoftirqd/N: RCU callbacks then wait for the CPU's softirq thread (what B21 needs).
+  const bool softirq = draw_kernel_option(sc.ksoftirqd, "ksoftirqd");
+  // A CPU about to idle queues stopper work on a busy CPU from inside schedule() (what B3 needs).
+  const bool balance = draw_kernel_option(sc.idle_balance, "idle_balance");
   std::size_t dropped = 0;
   for (bool d : drop) dropped += d ? 1 : 0;
   job.config = fmt::format("cpus={} actions={}/{} strategy={} depth={} granularity={}", cpus,

@@ -1023,7 +1023,7 @@ static void migrate_tasks_away(unsigned cpu) {
   rq* from = cpu_rq(cpu);
   for (auto& t : k.tasks) {
     if (t->cpu != cpu || t.get() == from->idle || t.get() == from->stop || t->state == TASK_DEAD) continue;
-    if (t->kt && (t->kt->flags & KTHREAD_IS_PER_CPU)) continue;
+    if (kthread_is_per_cpu(t.get())) continue;
     if (t->on_cpu.peek()) continue;  // the running task (cpuhp/N, the stopper) stays
     migrate_task_to(from, t.get(), dest);
   }

@@ -80,6 +80,8 @@ void kthread_set_per_cpu(task_struct* p, unsigned cpu) {
   kt->flags |= KTHREAD_IS_PER_CPU;
 }
 
+bool kthread_is_per_cpu(const task_struct* p) { return p->kt != nullptr && (p->kt->flags & KTHREAD_IS_PER_CPU) != 0; }
+
 bool kthread_should_stop() { return (to_kthread(current)->flags & KTHREAD_SHOULD_STOP) != 0; }
 bool kthread_should_park() { return (to_kthread(current)->flags & KTHREAD_SHOULD_PARK) != 0; }
 

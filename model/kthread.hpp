@@ -33,6 +33,8 @@ task_struct* kthread_run_on_cpu(std::function<int(void*)> threadfn, void* data, 
                                 const std::string& namefmt);
 void kthread_bind(task_struct* p, unsigned cpu);
 void kthread_set_per_cpu(task_struct* p, unsigned cpu);
+/// True for a kernel thread bound to its CPU by kthread_set_per_cpu (it never migrates away).
+bool kthread_is_per_cpu(const task_struct* p);
 bool kthread_should_stop();
 bool kthread_should_park();
 int kthread_park(task_struct* k);

@@ -535,8 +535,7 @@ static void balance_push(rq* r) {
   auto& k = kernel();
   if (!r->balance_push || !cpumask_test_cpu(r->cpu, &k.cpu_dying_mask)) return;
   task_struct* push_task = r->curr;
-  if (push_task == r->idle || push_task == r->stop || (push_task->kt && (push_task->kt->flags & KTHREAD_IS_PER_CPU)))
-    return;
+  if (push_task == r->idle || push_task == r->stop || kthread_is_per_cpu(push_task)) return;
   k.sim.probe("sched: balance_push hands a task on the outgoing cpu to its stopper");
   const unsigned long flags = local_irq_save();  // the kernel is still under the rq lock here
   preempt_disable();

@@ -144,11 +144,6 @@ static void stopper_wake(cpu_stopper* stopper) {
 // wake_q is not added to ours: that queuer's wake_up_q() will wake it, so this caller owes nothing.
 static void b5_wake_left_to_other_queuer() { --current->pending_stopper_wakes; }
 
-static void stopper_wake_unless_in_other_wake_q(cpu_stopper* stopper) {
-  if (kernel().knobs.b5_wake_q && stopper->wake_q_pending) b5_wake_left_to_other_queuer();
-  else stopper_wake(stopper);
-}
-
 // BUG B5, B6: wake_q_add() under the stopper lock: false when another queuer's wake_q holds the
 // stopper already (a task is in at most one wake_q), which leaves the wake-up to that queuer.
 static bool wake_q_add(cpu_stopper* stopper) {
@@ -164,6 +159,12 @@ static void wake_up_q(cpu_stopper* stopper, bool in_my_wake_q) {
   ++stopper->wakes_in_flight;
   stopper_wake(stopper);
   --stopper->wakes_in_flight;
+}
+
+// BUG B5: stop_two_cpus wakes directly, but leaves a stopper that another queuer's wake_q holds
+// to that queuer.
+static void stopper_wake_unless_in_other_wake_q(cpu_stopper* stopper) {
+  wake_up_q(stopper, !(kernel().knobs.b5_wake_q && stopper->wake_q_pending));
 }
 
 // W2: a task that queued stopper work must issue the wake-up before it can be switched out.
