@@ -26,7 +26,6 @@ std::unique_ptr<cpu_globals> make_cpu_globals(unsigned nr_cpus) {
   g->steps.resize(CPUHP_ONLINE + 1);
   g->st = std::vector<cpuhp_cpu_state>(nr_cpus);
   g->cpuhp_thread_store.assign(nr_cpus, nullptr);
-  g->ap_boot_delay.assign(nr_cpus, sim::Duration{});
   g->disable_error.assign(nr_cpus, 0);
   g->last_invoked.assign(nr_cpus, CPUHP_INVALID);
   return g;
@@ -422,28 +421,98 @@ void cpuhp_threads_init() {
 // ---------------------------------------------------------------------------------------------
 // Bring-up (§3.5)
 
+const char* cpuhp_sync_state_name(int s) {
+  static const char* const names[] = {"DEAD", "KICKED", "SHOULD_DIE", "ALIVE", "SHOULD_ONLINE", "ONLINE"};
+  return s >= 0 && s <= SYNC_STATE_ONLINE ? names[s] : "?";
+}
+
+static void trace_sync(unsigned cpu, int from, int to) {
+  trace_hp("cpuhp.sync", "cpu={} from={} to={}", cpu, cpuhp_sync_state_name(from), cpuhp_sync_state_name(to));
+}
+
+// kernel: cpuhp_wait_for_sync_state(). The BP waits up to 10 s for the AP to move ap_sync_state to
+// `want`: it spins for the first millisecond, then sleeps between checks. On success it moves the
+// state on to `next`.
+static bool cpuhp_wait_for_sync_state(unsigned cpu, int want, int next) {
+  auto& k = kernel();
+  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  const sim::Time start = k.sim.now();
+  const sim::Time poll_end = start + sim::Duration::ns(1'000'000);
+  const sim::Time deadline = start + sim::Duration::ns(10LL * 1'000'000'000);
+  for (;;) {
+    int seen = sync.load();
+    if (seen == want) {
+      if (sync.compare_exchange(seen, next)) {
+        if (next != want) trace_sync(cpu, want, next);
+        return true;
+      }
+      continue;  // the AP moved on meanwhile: look again
+    }
+    if (k.sim.now() >= deadline) return false;
+    if (k.sim.now() < poll_end) {
+      // SIM: a parked spinner wakes at a write, an interrupt or the engine's bound on a park
+      // (sim::Config::relax_timeout, 10 ms), so the poll phase ends at the first such wake-up after 1 ms.
+      cpu_relax();
+    } else {
+      // SIM: usleep_range(1 ms, 2 ms) sleeps its upper bound.
+      schedule_timeout_uninterruptible(sim::Duration::ns(2'000'000));
+    }
+  }
+}
+
+// kernel: cpuhp_can_boot_ap(). An AP may be (re)started only from DEAD, KICKED (it never came up
+// last time) or ALIVE (it came up too late and is stuck waiting for the BP); anything else is a
+// CPU in limbo, whose last bring-up or tear-down never finished.
+static bool cpuhp_can_boot_ap(unsigned cpu) {
+  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  int seen = sync.load();
+  for (;;) {
+    if (seen != SYNC_STATE_DEAD && seen != SYNC_STATE_KICKED && seen != SYNC_STATE_ALIVE) return false;
+    const int from = seen;
+    if (sync.compare_exchange(seen, SYNC_STATE_KICKED)) {
+      trace_sync(cpu, from, SYNC_STATE_KICKED);
+      return true;
+    }
+  }
+}
+
 // kernel: arch __cpu_up() + cpuhp_bp_sync_alive(). The AP is asked to boot; the BP waits up to
-// 10 s for it to report alive (1 ms poll, then 2 ms sleeps).
+// 10 s for it to report alive, then releases it (SHOULD_ONLINE).
 static int cpu_up_arch(unsigned cpu) {
   auto& k = kernel();
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  st->reported_alive = false;
   st->boot_requested = true;
+  trace_hp("cpuhp.ap_kick", "cpu={}", cpu);
   k.sim.kick(cpu, k.sim.now());
-  const sim::Time deadline = k.sim.now() + sim::Duration::ns(10LL * 1'000'000'000);
-  sim::Duration poll = sim::Duration::ns(1'000'000);
-  while (!st->reported_alive) {
-    if (k.sim.now() >= deadline) {
-      st->boot_requested = false;
-      k.sim.probe("cpuhp: AP failed to report alive");
-      k.sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.alive_timeout", "msg=\"CPU{} failed to report alive state\"",
-                          cpu);
-      return -EIO;
-    }
-    schedule_timeout_uninterruptible(poll);
-    poll = sim::Duration::ns(2'000'000);
+  if (!cpuhp_wait_for_sync_state(cpu, SYNC_STATE_ALIVE, SYNC_STATE_SHOULD_ONLINE)) {
+    // The AP may still come up later: it then reports ALIVE and waits for a BP that gave up,
+    // until the next bring-up starts it again.
+    k.sim.probe("cpuhp: AP failed to report alive");
+    k.sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.alive_timeout", "msg=\"CPU{} failed to report alive state\"",
+                        cpu);
+    return -EIO;
   }
+  k.sim.kick(cpu, k.sim.now());  // the AP waits for SHOULD_ONLINE (see cpuhp_ap_sync_alive)
   return 0;
+}
+
+// kernel: cpuhp_bp_sync_dead(), after the arch's __cpu_die(). Unless the AP already reported DEAD,
+// tell it to die and wait up to 10 s for it. A timeout only warns: the operation goes on, and the
+// CPU is left in limbo (SHOULD_DIE) until it reports dead; a bring-up meanwhile gets -EAGAIN.
+static void cpuhp_bp_sync_dead(unsigned cpu) {
+  auto& k = kernel();
+  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  int seen = sync.load();
+  while (seen != SYNC_STATE_DEAD) {
+    const int from = seen;
+    if (sync.compare_exchange(seen, SYNC_STATE_SHOULD_DIE)) {
+      trace_sync(cpu, from, SYNC_STATE_SHOULD_DIE);
+      break;
+    }
+  }
+  if (cpuhp_wait_for_sync_state(cpu, SYNC_STATE_DEAD, SYNC_STATE_DEAD)) return;
+  k.sim.probe("cpuhp: AP failed to report dead");
+  k.sim.trace().event("cpuhp", sim::Level::Warn, "cpuhp.dead_timeout", "msg=\"CPU{} failed to report dead state\"", cpu);
 }
 
 static int bringup_wait_for_ap_online(unsigned cpu) {
@@ -458,6 +527,10 @@ static int bringup_wait_for_ap_online(unsigned cpu) {
 
 static int bringup_cpu(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
+  if (!cpuhp_can_boot_ap(cpu)) {
+    sim_probe("cpuhp: bring-up refused, AP in limbo");
+    return -EAGAIN;
+  }
   int ret = cpu_up_arch(cpu);
   if (ret) return ret;
   ret = bringup_wait_for_ap_online(cpu);
@@ -481,27 +554,39 @@ static void notify_cpu_starting(unsigned cpu) {
 static void cpuhp_online_idle(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   // BUG B7 (knob b7_unpark_from_bp): the pre-v5.6 order left the unpark to the BP, after this.
+  const int from = st->ap_sync_state.exchange(SYNC_STATE_ONLINE);
+  trace_sync(cpu, from, SYNC_STATE_ONLINE);
   if (!kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);
   st->state = CPUHP_AP_ONLINE_IDLE;
   stop_machine_check_enabled_window(cpu);
   complete_ap_thread(st, true);
 }
 
+// kernel: cpuhp_ap_sync_alive(). The AP reports ALIVE and spins, irqs off, until the BP releases
+// it. A BP that gave up never does: the AP spins until the next bring-up kicks it (KICKED), which
+// restarts it (the arch's INIT/SIPI), so it reports ALIVE again.
+// SIM: the AP halts instead of spinning and the BP kicks it after its write (cpu_up_arch), so an AP
+// left waiting by a BP that gave up does not keep the run going forever.
+static void cpuhp_ap_sync_alive(unsigned cpu) {
+  auto& k = kernel();
+  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  for (;;) {
+    const int from = sync.exchange(SYNC_STATE_ALIVE);
+    trace_sync(cpu, from, SYNC_STATE_ALIVE);
+    trace_hp("cpuhp.ap_alive", "cpu={}", cpu);
+    int seen;
+    while ((seen = sync.load()) == SYNC_STATE_ALIVE) k.sim.halt();
+    if (seen == SYNC_STATE_SHOULD_ONLINE) return;
+    cpuhp_state_of(cpu)->boot_requested = false;  // this restart is the boot the BP asked for
+  }
+}
+
 // The AP's boot path (arch start_secondary()), run by its idle task.
 static void start_secondary(unsigned cpu) {
-  auto& k = kernel();
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  const sim::Duration delay = G().ap_boot_delay[cpu];
-  if (delay > sim::Duration{}) {
-    const sim::Time until = k.sim.now() + delay;
-    while (k.sim.now() < until) k.sim.wait_until(until);
-    G().ap_boot_delay[cpu] = sim::Duration{};  // one late boot per injection
-    if (!st->boot_requested) return;  // the BP gave up: the CPU stays dead
-  }
   st->boot_requested = false;
   local_irq_disable();
-  st->reported_alive = true;
-  trace_hp("cpuhp.ap_alive", "cpu={}", cpu);
+  cpuhp_ap_sync_alive(cpu);
   notify_cpu_starting(cpu);
   set_cpu_online(cpu, true);
   local_irq_enable();
@@ -522,12 +607,26 @@ static void cpuhp_report_idle_dead(unsigned cpu) {
   const unsigned target = cpumask_first(&k.cpu_online_mask);
   raise_irq(target, "cpuhp_complete_idle_dead", [st] { complete(&st->done_down); });
   tick_stop(cpu);
+  st->dead_report_pending = true;  // the arch's play-dead reports DEAD in the idle task's next step
+}
+
+// kernel: cpuhp_ap_report_dead(), from the arch's play-dead path.
+static void cpuhp_ap_report_dead(unsigned cpu) {
+  cpuhp_cpu_state* st = cpuhp_state_of(cpu);
+  st->dead_report_pending = false;
+  const int from = st->ap_sync_state.exchange(SYNC_STATE_DEAD);
+  trace_sync(cpu, from, SYNC_STATE_DEAD);
 }
 
 bool cpuhp_idle_work(unsigned cpu) {
   if (!kernel().cpu) return false;
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   if (cpu_online(cpu)) return false;
+  if (st->dead_report_pending) {
+    kernel().sim.point();  // a step of its own: a host stall can land between the two reports
+    cpuhp_ap_report_dead(cpu);
+    return true;
+  }
   if (st->boot_requested) {
     start_secondary(cpu);
     return true;
@@ -595,6 +694,7 @@ static int takedown_cpu(unsigned cpu) {
   if (st->state != CPUHP_AP_IDLE_DEAD)
     k.oracle("BUG", fmt::format("cpu{} is in {} after dying", cpu, cpuhp_state_name(st->state)), "takedown_cpu");
   stop_machine_note_dying(cpu, false);
+  cpuhp_bp_sync_dead(cpu);
   rcutree_migrate_callbacks(cpu);
   return 0;
 }

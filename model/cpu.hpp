@@ -3,8 +3,8 @@
 // (cpuhp/N) and its kick protocol, state installation with dynamic slots, fault injection.
 // SIM: the state space is the spec's reduced set (§3.2) plus CPUHP_AP_CACHECTRL_STARTING, kept
 //      free of callbacks so scenarios can install STARTING callbacks there.
-// Not modelled: CONFIG_HOTPLUG_SMT control, parallel bring-up (CPUHP_BP_KICK_AP), the
-//      HOTPLUG_CORE_SYNC handshake beyond its 10 s "failed to report alive" timeout, suspend.
+// Not modelled: CONFIG_HOTPLUG_SMT control, parallel bring-up (CPUHP_BP_KICK_AP), suspend.
+// The HOTPLUG_CORE_SYNC handshake (spec §3.11, kernel/cpu.c ap_sync_state) is modelled.
 #pragma once
 
 #include "model/smpboot.hpp"
@@ -65,6 +65,17 @@ struct cpuhp_step {
   bool has_teardown() const { return multi_instance ? bool(teardown_multi) : bool(teardown_single); }
 };
 
+/// kernel: the per-CPU ap_sync_state values of CONFIG_HOTPLUG_CORE_SYNC (spec §3.11).
+enum cpuhp_sync_state : int {
+  SYNC_STATE_DEAD = 0,
+  SYNC_STATE_KICKED,
+  SYNC_STATE_SHOULD_DIE,
+  SYNC_STATE_ALIVE,
+  SYNC_STATE_SHOULD_ONLINE,
+  SYNC_STATE_ONLINE,
+};
+const char* cpuhp_sync_state_name(int s);
+
 struct cpuhp_cpu_state {
   int state = CPUHP_OFFLINE;
   int target = CPUHP_OFFLINE;
@@ -81,9 +92,11 @@ struct cpuhp_cpu_state {
   completion done_up{"cpuhp.done_up"};
   completion done_down{"cpuhp.done_down"};
   // machine-level AP state
-  bool boot_requested = false;
+  bool boot_requested = false;  ///< the arch was asked to start the AP (its idle task boots it)
   bool booted_once = false;
-  bool reported_alive = false;
+  bool dead_report_pending = false;  ///< reported idle-dead; the play-dead path still owes DEAD
+  /// The BP and the AP handshake through it at bring-up and tear-down; both spin on it.
+  sim::Watched<int> ap_sync_state{SYNC_STATE_DEAD, "cpuhp.ap_sync_state"};
 };
 
 /// One operation's injected fault (cpuhp_inject_next).
@@ -100,7 +113,6 @@ struct cpu_globals {
   std::vector<cpuhp_step> steps;  ///< indexed by state
   std::vector<cpuhp_cpu_state> st;  ///< per CPU
   std::vector<task_struct*> cpuhp_thread_store;
-  std::vector<sim::Duration> ap_boot_delay;  ///< fault: AP starts this late (>= 10 s: never alive)
   std::vector<int> disable_error;            ///< fault: __cpu_disable returns this (B20)
   smp_hotplug_thread cpuhp_threads;
   int ops_in_flight = 0;                     ///< I-HP-5

@@ -270,9 +270,9 @@ TEST_CASE("fuzz: swarm finds B21 in a hotplug scenario that does not itself mode
   CHECK(r.out.find("deadlock") != std::string::npos);
 }
 
-TEST_CASE("fuzz: a PCT campaign finds B8 within 10 seeds by stalling a CPU at a change point, and the artifact replays") {
+TEST_CASE("fuzz: a PCT campaign finds B8 within 20 seeds by stalling a CPU at a change point, and the artifact replays") {
   TempDir d;
-  const auto r = smpsim({"fuzz", bug_scenario("b8"), "--strategy", "pct", "--seeds", "1..10", "--stop-on-first", "--out",
+  const auto r = smpsim({"fuzz", bug_scenario("b8"), "--strategy", "pct", "--seeds", "1..20", "--stop-on-first", "--out",
                          d.file("out")});
   REQUIRE(r.status == 1);
   std::string artifact;

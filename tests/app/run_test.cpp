@@ -30,7 +30,7 @@ void check_replays(const app::Scenario& sc, const app::RunReport& rep) {
 }
 
 /// Scenarios whose short trace is too large to keep as a golden file (> 200 KB).
-const std::set<std::string> kNoGolden = {"hotplug_storm_64"};
+const std::set<std::string> kNoGolden = {"hotplug_storm_64", "hotplug_sync_timeouts"};
 /// Extra seeds checked against golden files, besides each scenario's default seed.
 const std::vector<std::pair<std::string, std::uint64_t>> kExtraGoldenSeeds = {{"default", 2}, {"stop_two_cpus", 3}};
 

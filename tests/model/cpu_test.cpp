@@ -237,3 +237,108 @@ TEST_CASE("teardown: a thread blocked outside an idle loop (a deadlock) is still
   CHECK(r.outcome == sim::Outcome::Deadlock);
   CHECK(t.k().sim.end_fibers() == 1);  // init, in wait_for_completion
 }
+
+// ---------------------------------------------------------------------------------------------
+// CONFIG_HOTPLUG_CORE_SYNC: the BP/AP hand-shake through ap_sync_state (spec §3.11)
+
+namespace {
+
+int sync_state(unsigned cpu) { return cpuhp_state_of(cpu)->ap_sync_state.peek(); }
+sim::Duration seconds(std::int64_t s) { return sim::Duration::ns(s * 1'000'000'000); }
+
+/// The host stalls `cpu` for `d` from the first trace line containing `event` (as a scenario's
+/// vcpu_stall action with `on`); `fired` records that it happened.
+void stall_on_event(Kernel& k, bool& fired, std::string event, unsigned cpu, sim::Duration d) {
+  k.sim.trace().add_observer([&k, &fired, event, cpu, d](const sim::TraceContext&, std::string_view line) {
+    if (fired || line.find(event) == std::string_view::npos) return;
+    fired = true;
+    k.sim.at(k.sim.now(), [&k, cpu, d] { k.sim.stall_lane(cpu, k.sim.now() + d); });
+  });
+}
+
+}  // namespace
+
+TEST_CASE("cpuhp sync: every bring-up ends with the AP ONLINE and every tear-down with it DEAD, without a timeout (cpus=4)") {
+  for (std::uint64_t seed = 1; seed <= 8; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 4, .seed = seed, .policy = sim::PolicyKind::Random, .capture_trace = true});
+    const auto r = t.run([&] {
+      for (unsigned c = 1; c < 4; ++c) CHECK(sync_state(c) == SYNC_STATE_ONLINE);
+      for (unsigned c = 1; c < 4; ++c) {
+        const sim::Time t0 = kernel().sim.now();
+        REQUIRE(cpu_down(c) == 0);
+        CHECK(sync_state(c) == SYNC_STATE_DEAD);
+        CHECK(kernel().sim.now() - t0 < sim::Duration::ns(100'000'000));  // no 10 s wait
+      }
+      for (unsigned c = 1; c < 4; ++c) {
+        REQUIRE(cpu_up(c) == 0);
+        CHECK(sync_state(c) == SYNC_STATE_ONLINE);
+      }
+    });
+    CHECK_PASSED(t, r);
+    CHECK(t.trace().find("failed to report") == std::string::npos);
+  }
+}
+
+TEST_CASE("cpuhp sync: an AP that stays silent for 10 s fails cpu_up with -EIO; when it comes it waits ALIVE, and the next cpu_up restarts it") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 4, .online = 3, .seed = seed, .policy = sim::PolicyKind::Random, .capture_trace = true});
+    auto& k = t.k();
+    bool stalled = false;
+    stall_on_event(k, stalled, "cpuhp.ap_kick cpu=3", 3, seconds(11));  // from the BP's boot request
+    const auto r = t.run([&] {
+      CHECK(sync_state(3) == SYNC_STATE_DEAD);
+      const sim::Time t0 = k.sim.now();
+      CHECK(cpu_up(3) == -EIO);
+      CHECK(k.sim.now() - t0 >= seconds(10));
+      CHECK(k.sim.now() - t0 < seconds(10) + sim::Duration::ns(20'000'000));
+      CHECK_FALSE(cpu_online(3));
+      CHECK(cpuhp_state_of(3)->state == CPUHP_OFFLINE);  // rolled back
+      CHECK(sync_state(3) == SYNC_STATE_KICKED);           // asked to boot, never came
+      schedule_timeout_uninterruptible(seconds(2));
+      CHECK(sync_state(3) == SYNC_STATE_ALIVE);  // it came late, and waits for the BP
+      CHECK_FALSE(cpu_online(3));
+      CHECK(cpu_up(3) == 0);
+      CHECK(cpu_online(3));
+      CHECK(cpu_active(3));
+      CHECK(sync_state(3) == SYNC_STATE_ONLINE);
+    });
+    CHECK(stalled);
+    CHECK_PASSED(t, r);
+    CHECK(t.trace().find("CPU3 failed to report alive state") != std::string::npos);
+    CHECK(r.probes.count("cpuhp: AP failed to report alive") == 1);
+  }
+}
+
+TEST_CASE("cpuhp sync: a CPU that reports idle-dead but not DEAD within 10 s: cpu_down warns and returns 0, cpu_up gets -EAGAIN until it does") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 4, .seed = seed, .policy = sim::PolicyKind::Random, .capture_trace = true});
+    auto& k = t.k();
+    bool stalled = false;
+    // Between CPU 2's idle-dead report and its play-dead's DEAD report.
+    stall_on_event(k, stalled, "cpuhp.idle_dead cpu=2", 2, seconds(12));
+    const auto r = t.run([&] {
+      const sim::Time t0 = k.sim.now();
+      CHECK(cpu_down(2) == 0);
+      CHECK(k.sim.now() - t0 >= seconds(10));
+      CHECK_FALSE(cpu_online(2));
+      CHECK(cpuhp_state_of(2)->state == CPUHP_OFFLINE);
+      CHECK(sync_state(2) == SYNC_STATE_SHOULD_DIE);  // limbo
+      CHECK(cpu_up(2) == -EAGAIN);
+      CHECK_FALSE(cpu_online(2));
+      CHECK(cpuhp_state_of(2)->state == CPUHP_OFFLINE);
+      schedule_timeout_uninterruptible(seconds(3));
+      CHECK(sync_state(2) == SYNC_STATE_DEAD);
+      CHECK(cpu_up(2) == 0);
+      CHECK(cpu_active(2));
+      CHECK(sync_state(2) == SYNC_STATE_ONLINE);
+    });
+    CHECK(stalled);
+    CHECK_PASSED(t, r);
+    CHECK(t.trace().find("CPU2 failed to report dead state") != std::string::npos);
+    CHECK(r.probes.count("cpuhp: AP failed to report dead") == 1);
+    CHECK(r.probes.count("cpuhp: bring-up refused, AP in limbo") == 1);
+  }
+}
