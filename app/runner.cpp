@@ -221,6 +221,7 @@ int perform(RunState& st, ActionRt& ar, std::uint32_t call) {
       return 0;
     case ActionKind::Busy: busy_loop(a.duration, a.touch); return 0;
     case ActionKind::VcpuStall: break;  // the host's doing, not a thread's: host_call
+    case ActionKind::SmtControl: return cpu_smt_control_store(a.smt_value);
   }
   return 0;
 }
@@ -385,6 +386,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.ksoftirqd = sc.ksoftirqd;
   kc.idle_balance = sc.idle_balance;
   kc.hung_task_timeout = sc.hung_task_timeout;
+  kc.smt_control = sc.smt_control;
   kc.sim.seed = rep.seed;
   kc.sim.policy = o.replay ? sim::PolicyKind::Replay : rep.strategy;
   if (o.replay) kc.sim.replay = *o.replay;

@@ -73,6 +73,8 @@ const std::vector<ActionKindInfo>& action_kinds() {
       {ActionKind::PreemptOff, "preempt_off", "preempt_disable(); busy loop for duration; preempt_enable()"},
       {ActionKind::Busy, "busy", "busy loop for duration (interrupts and preemption on)"},
       {ActionKind::VcpuStall, "vcpu_stall", "the host deschedules CPU target for duration: nothing runs on it, its interrupts wait"},
+      {ActionKind::SmtControl, "smt_control",
+       "write value (on, off, forceoff) to /sys/devices/system/cpu/smt/control: SMT siblings go offline or come back"},
   };
   return v;
 }
@@ -352,7 +354,7 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
-          "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout"},
+          "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout", "smt_control"},
          "[kernel]");
   s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
@@ -362,6 +364,11 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   s.ksoftirqd = r.boolean("ksoftirqd", false);
   s.idle_balance = r.boolean("idle_balance", false);
   s.hung_task_timeout = r.duration("hung_task_timeout", s.hung_task_timeout);
+  {
+    const std::vector<std::string> smt = {"on", "off", "forceoff"};
+    const std::string v = r.choice("smt_control", smt, "on");
+    s.smt_control = static_cast<int>(std::find(smt.begin(), smt.end(), v) - smt.begin());
+  }
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;
     for (const auto& k : model::bug_registry()) known.push_back(k.name);
@@ -436,6 +443,7 @@ std::vector<std::string> kind_keys(ActionKind k) {
     case ActionKind::PreemptOff:
     case ActionKind::Busy: return {"duration", "touch"};
     case ActionKind::VcpuStall: return {"target", "duration"};
+    case ActionKind::SmtControl: return {"value"};
   }
   return {};
 }
@@ -577,6 +585,10 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
     case ActionKind::VcpuStall:
       a.targets = {target_cpu(r, s)};
       a.duration = required_duration(r, t);
+      break;
+    case ActionKind::SmtControl:
+      if (!r.has("value")) r.fail_at(t.source(), "value", "missing: expected one of: on, off, forceoff");
+      a.smt_value = r.choice("value", {"on", "off", "forceoff"}, "on");
       break;
   }
 }

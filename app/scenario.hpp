@@ -49,6 +49,7 @@ enum class ActionKind {
   PreemptOff,
   Busy,
   VcpuStall,
+  SmtControl,
 };
 
 /// The `do = "..."` spelling of each kind, and a one-line description (for `smpsim list actions`).
@@ -111,6 +112,8 @@ struct Action {
   std::uint32_t runs = 1;   ///< thread_fn runs requested per online CPU after registering
   bool selfparking = false;
   std::optional<sim::Duration> unregister_after;
+  // smt_control
+  std::string smt_value;  ///< "on", "off" or "forceoff"
   // end-state check
   std::optional<int> expect_ret;
   int line = 0;  ///< of the [[action]] header, for messages
@@ -137,6 +140,7 @@ struct Scenario {
   bool ksoftirqd = false;  ///< ksoftirqd/N threads run RCU callbacks (model/softirq.hpp)
   bool idle_balance = false;  ///< a CPU about to idle asks a busy CPU's stopper for a task
   sim::Duration hung_task_timeout{};  ///< 0: off (model/hung_task.hpp)
+  int smt_control = 0;  ///< boot-time SMT control: 0 on, 1 off (nosmt), 2 forceoff (nosmt=force)
   std::vector<std::string> bugs;
   /// Chance that a cpu_up or cpu_down call of an action is made to fail by fault injection.
   sim::Ratio hotplug_fault_ratio{0, 1};

@@ -17,6 +17,7 @@ std::vector<std::string> model_probe_names() {
       "cpuhp: AP failed to report alive",
       "cpuhp: AP failed to report dead",
       "cpuhp: bring-up refused, AP in limbo",
+      "cpuhp: SMT sibling booted once, sent back offline",
       "stop: work rejected by a disabled stopper",
       "stop: two works back off for stop_cpus_in_progress",
       "sched: balance_push hands a task on the outgoing cpu to its stopper",

@@ -463,11 +463,18 @@ static bool cpuhp_wait_for_sync_state(unsigned cpu, int want, int next) {
 // kernel: cpuhp_can_boot_ap(). An AP may be (re)started only from DEAD, KICKED (it never came up
 // last time) or ALIVE (it came up too late and is stuck waiting for the BP); anything else is a
 // CPU in limbo, whose last bring-up or tear-down never finished.
+// The boot request is raised before KICKED is written: an AP waiting ALIVE that sees KICKED
+// restarts at once and takes the request with it (cpuhp_ap_sync_alive).
 static bool cpuhp_can_boot_ap(unsigned cpu) {
-  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  cpuhp_cpu_state* st = cpuhp_state_of(cpu);
+  sim::Watched<int>& sync = st->ap_sync_state;
   int seen = sync.load();
   for (;;) {
-    if (seen != SYNC_STATE_DEAD && seen != SYNC_STATE_KICKED && seen != SYNC_STATE_ALIVE) return false;
+    if (seen != SYNC_STATE_DEAD && seen != SYNC_STATE_KICKED && seen != SYNC_STATE_ALIVE) {
+      st->boot_requested = false;
+      return false;
+    }
+    st->boot_requested = true;
     const int from = seen;
     if (sync.compare_exchange(seen, SYNC_STATE_KICKED)) {
       trace_sync(cpu, from, SYNC_STATE_KICKED);
@@ -480,8 +487,6 @@ static bool cpuhp_can_boot_ap(unsigned cpu) {
 // 10 s for it to report alive, then releases it (SHOULD_ONLINE).
 static int cpu_up_arch(unsigned cpu) {
   auto& k = kernel();
-  cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  st->boot_requested = true;
   trace_hp("cpuhp.ap_kick", "cpu={}", cpu);
   k.sim.kick(cpu, k.sim.now());
   if (!cpuhp_wait_for_sync_state(cpu, SYNC_STATE_ALIVE, SYNC_STATE_SHOULD_ONLINE)) {
@@ -522,6 +527,12 @@ static int bringup_wait_for_ap_online(unsigned cpu) {
   if (kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);  // BUG B7
   // Unpark the hotplug thread so it can run the ONLINE section.
   kthread_unpark(st->thread);
+  // A secondary thread booted with SMT off: it has now been initialised once (booted_once), and
+  // goes back offline through the caller's rollback.
+  if (!cpu_bootable(cpu)) {
+    sim_probe("cpuhp: SMT sibling booted once, sent back offline");
+    return -ECANCELED;
+  }
   return 0;
 }
 
@@ -553,9 +564,9 @@ static void notify_cpu_starting(unsigned cpu) {
 // kernel: cpuhp_online_idle(). The stopper becomes usable before the CPU runs any task.
 static void cpuhp_online_idle(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  // BUG B7 (knob b7_unpark_from_bp): the pre-v5.6 order left the unpark to the BP, after this.
   const int from = st->ap_sync_state.exchange(SYNC_STATE_ONLINE);
   trace_sync(cpu, from, SYNC_STATE_ONLINE);
+  // BUG B7 (knob b7_unpark_from_bp): the pre-v5.6 order left the unpark to the BP, after this.
   if (!kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);
   st->state = CPUHP_AP_ONLINE_IDLE;
   stop_machine_check_enabled_window(cpu);
@@ -563,8 +574,9 @@ static void cpuhp_online_idle(unsigned cpu) {
 }
 
 // kernel: cpuhp_ap_sync_alive(). The AP reports ALIVE and spins, irqs off, until the BP releases
-// it. A BP that gave up never does: the AP spins until the next bring-up kicks it (KICKED), which
-// restarts it (the arch's INIT/SIPI), so it reports ALIVE again.
+// it. A BP that gave up never does: the AP spins until the next bring-up's arch kick (INIT/SIPI)
+// restarts it, so it reports ALIVE again. SIM: the model sees that restart as the state leaving
+// ALIVE for KICKED (cpuhp_can_boot_ap writes it just before the kick).
 // SIM: the AP halts instead of spinning and the BP kicks it after its write (cpu_up_arch), so an AP
 // left waiting by a BP that gave up does not keep the run going forever.
 static void cpuhp_ap_sync_alive(unsigned cpu) {
@@ -815,7 +827,10 @@ static int cpu_up_target(unsigned cpu, int target) {
   int err = 0;
   {
     const InjectedFault fault(cpu, injected);
-    err = fault.error != 0 ? fault.error : G().cpu_hotplug_disabled ? -EBUSY : cpu_up_(cpu, target);
+    err = fault.error != 0             ? fault.error
+          : G().cpu_hotplug_disabled     ? -EBUSY
+          : !cpu_bootable(cpu)           ? -EPERM
+                                         : cpu_up_(cpu, target);
   }
   cpu_maps_update_done();
   return err;
@@ -1190,9 +1205,76 @@ void cpuhp_register_default_states() {
   set_step(CPUHP_ONLINE, "online", {}, {});
 }
 
+// ---------------------------------------------------------------------------------------------
+// SMT control (CONFIG_HOTPLUG_SMT)
+
+const char* cpu_smt_control_name(int c) {
+  static const char* const names[] = {"on", "off", "forceoff", "notsupported"};
+  return c >= 0 && c <= CPU_SMT_NOT_SUPPORTED ? names[c] : "?";
+}
+
+bool topology_is_primary_thread(unsigned cpu) { return cpu % kernel().cfg.smt == 0; }
+
+bool cpu_bootable(unsigned cpu) {
+  const int ctl = G().cpu_smt_control;
+  if (ctl == CPU_SMT_ENABLED || ctl == CPU_SMT_NOT_SUPPORTED) return true;
+  if (topology_is_primary_thread(cpu)) return true;
+  // x86 must run every logical CPU's init once (CR4.MCE), so a sibling that never booted may.
+  return !cpuhp_state_of(cpu)->booted_once;
+}
+
+int cpuhp_smt_disable(int ctrlval) {
+  auto& k = kernel();
+  int ret = 0;
+  cpu_maps_update_begin();
+  const cpumask online = k.cpu_online_mask;  // nothing comes online under cpu_add_remove_lock
+  for (unsigned cpu : for_each_cpu(&online)) {
+    if (topology_is_primary_thread(cpu)) continue;
+    ret = cpu_down_maps_locked(cpu, CPUHP_OFFLINE);
+    if (ret) break;
+  }
+  if (!ret) G().cpu_smt_control = ctrlval;
+  cpu_maps_update_done();
+  return ret;
+}
+
+int cpuhp_smt_enable() {
+  auto& k = kernel();
+  int ret = 0;
+  cpu_maps_update_begin();
+  G().cpu_smt_control = CPU_SMT_ENABLED;
+  // SIM: every present offline CPU. No NUMA nodes, so none is skipped for an offline node; nor
+  // are the threads of a core with no thread online, which recent kernels leave down.
+  for (unsigned cpu : for_each_cpu(&k.cpu_present_mask)) {
+    if (cpu_online(cpu)) continue;
+    ret = cpu_up_(cpu, CPUHP_ONLINE);
+    if (ret) break;
+  }
+  cpu_maps_update_done();
+  return ret;
+}
+
+int cpu_smt_control_store(const std::string& value) {
+  int ctrlval;
+  if (value == "on") ctrlval = CPU_SMT_ENABLED;
+  else if (value == "off") ctrlval = CPU_SMT_DISABLED;
+  else if (value == "forceoff") ctrlval = CPU_SMT_FORCE_DISABLED;
+  else return -EINVAL;
+  const int cur = G().cpu_smt_control;
+  if (cur == CPU_SMT_FORCE_DISABLED) return -EPERM;
+  if (cur == CPU_SMT_NOT_SUPPORTED) return -ENODEV;
+  int ret = 0;
+  if (ctrlval != cur) ret = ctrlval == CPU_SMT_ENABLED ? cpuhp_smt_enable() : cpuhp_smt_disable(ctrlval);
+  trace_hp("cpuhp.smt_control", "from={} to={} ret={}", cpu_smt_control_name(cur), value, ret);
+  return ret;
+}
+
 void boot_cpu_hotplug_init() {
+  auto& k = kernel();
+  G().cpu_smt_control = k.cfg.smt <= 1 ? CPU_SMT_NOT_SUPPORTED : k.cfg.smt_control;
   cpuhp_cpu_state* st = cpuhp_state_of(0);
   st->booted_once = true;
+  st->ap_sync_state.poke(SYNC_STATE_ONLINE);  // the boot CPU is online without a hand-shake
   st->state = CPUHP_ONLINE;
   st->target = CPUHP_ONLINE;
 }

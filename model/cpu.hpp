@@ -3,7 +3,8 @@
 // (cpuhp/N) and its kick protocol, state installation with dynamic slots, fault injection.
 // SIM: the state space is the spec's reduced set (§3.2) plus CPUHP_AP_CACHECTRL_STARTING, kept
 //      free of callbacks so scenarios can install STARTING callbacks there.
-// Not modelled: CONFIG_HOTPLUG_SMT control, parallel bring-up (CPUHP_BP_KICK_AP), suspend.
+// Not modelled: parallel bring-up (CPUHP_BP_KICK_AP), suspend. CONFIG_HOTPLUG_SMT control is
+// modelled for the `on` / `off` / `forceoff` settings (not the numeric thread counts).
 // The HOTPLUG_CORE_SYNC handshake (spec §3.11, kernel/cpu.c ap_sync_state) is modelled.
 #pragma once
 
@@ -95,7 +96,7 @@ struct cpuhp_cpu_state {
   bool boot_requested = false;  ///< the arch was asked to start the AP (its idle task boots it)
   bool booted_once = false;
   bool dead_report_pending = false;  ///< reported idle-dead; the play-dead path still owes DEAD
-  /// The BP and the AP handshake through it at bring-up and tear-down; both spin on it.
+  /// The BP and the AP hand-shake through it at bring-up and tear-down; the BP polls it.
   sim::Watched<int> ap_sync_state{SYNC_STATE_DEAD, "cpuhp.ap_sync_state"};
 };
 
@@ -110,6 +111,7 @@ struct cpu_globals {
   mutex cpu_add_remove_lock{"cpu_add_remove_lock"};
   mutex cpuhp_state_mutex{"cpuhp_state_mutex"};
   int cpu_hotplug_disabled = 0;
+  int cpu_smt_control = 0;        ///< cpuhp_smt_control
   std::vector<cpuhp_step> steps;  ///< indexed by state
   std::vector<cpuhp_cpu_state> st;  ///< per CPU
   std::vector<task_struct*> cpuhp_thread_store;
@@ -122,6 +124,29 @@ struct cpu_globals {
 };
 
 std::unique_ptr<cpu_globals> make_cpu_globals(unsigned nr_cpus);
+
+// ---- SMT control (kernel/cpu.c, CONFIG_HOTPLUG_SMT) ----
+/// kernel: enum cpuhp_smt_control (CPU_SMT_NOT_IMPLEMENTED is not modelled: every arch has it).
+enum cpuhp_smt_control : int {
+  CPU_SMT_ENABLED = 0,
+  CPU_SMT_DISABLED = 1,
+  CPU_SMT_FORCE_DISABLED = 2,
+  CPU_SMT_NOT_SUPPORTED = 3,
+};
+const char* cpu_smt_control_name(int c);
+/// The first thread of its core (the siblings are consecutive ids).
+bool topology_is_primary_thread(unsigned cpu);
+/// Whether cpu_up may start `cpu` under the SMT control (a secondary thread boots once even with
+/// SMT off, so it can be initialised, and is then sent back offline).
+bool cpu_bootable(unsigned cpu);
+/// Offlines every online secondary thread, then sets the control to `ctrlval` (stops at the first
+/// error, returned, leaving the control as it was).
+int cpuhp_smt_disable(int ctrlval);
+/// Sets the control to enabled and brings every present offline CPU up (stops at the first error).
+int cpuhp_smt_enable();
+/// A write of "on", "off" or "forceoff" to /sys/devices/system/cpu/smt/control: 0 or -EINVAL
+/// (another value), -EPERM (forced off), -ENODEV (no SMT), or the hotplug error.
+int cpu_smt_control_store(const std::string& value);
 
 // ---- locks (kernel/cpu.c) ----
 void cpus_read_lock();

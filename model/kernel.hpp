@@ -34,7 +34,7 @@ namespace model {
 
 // include/uapi/asm-generic/errno-base.h / errno.h: the host's <cerrno> macros, checked to
 // carry the kernel's values (they do on Linux), so model code reads like the kernel.
-static_assert(EPERM == 1 && ENOENT == 2 && EINTR == 4 && EIO == 5 && EAGAIN == 11 && ENOMEM == 12);
+static_assert(EPERM == 1 && ENOENT == 2 && EINTR == 4 && EIO == 5 && EAGAIN == 11 && ENOMEM == 12 && ENODEV == 19);
 static_assert(EBUSY == 16 && EINVAL == 22 && ENOSPC == 28 && EDEADLK == 35 && ENOSYS == 38);
 static_assert(EOPNOTSUPP == 95 && ECANCELED == 125);
 
@@ -171,6 +171,9 @@ struct KernelConfig {
   unsigned present = 0;           ///< 0 = all possible
   unsigned online_at_boot = 0;    ///< 0 = all present
   unsigned smt = 1;               ///< hardware threads per core (siblings are consecutive ids)
+  /// Boot-time SMT control (kernel command line): 0 on, 1 `nosmt`, 2 `nosmt=force`; values of
+  /// cpuhp_smt_control in model/cpu.hpp. Ignored when smt == 1 (not supported).
+  int smt_control = 0;
   unsigned hz = 250;
   sim::Duration watchdog_thresh = sim::Duration::ns(10LL * 1'000'000'000);       ///< 0 disables the detectors
   sim::Duration rcu_cpu_stall_timeout = sim::Duration::ns(21LL * 1'000'000'000);

@@ -342,3 +342,69 @@ TEST_CASE("cpuhp sync: a CPU that reports idle-dead but not DEAD within 10 s: cp
     CHECK(r.probes.count("cpuhp: bring-up refused, AP in limbo") == 1);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// SMT control (CONFIG_HOTPLUG_SMT)
+
+TEST_CASE("smt: booted with nosmt, each secondary thread boots once and goes back offline; cpu_up of one is -EPERM (cpus=8, smt=2)") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 8, .smt = 2, .smt_control = CPU_SMT_DISABLED, .seed = seed,
+                  .policy = sim::PolicyKind::Random});
+    const auto r = t.run([&] {
+      for (unsigned c = 0; c < 8; ++c) {
+        CAPTURE(c);
+        CHECK(cpuhp_state_of(c)->booted_once);  // x86 needs every logical CPU initialised once
+        CHECK(cpu_online(c) == (c % 2 == 0));
+        CHECK(cpu_active(c) == (c % 2 == 0));
+        CHECK(cpuhp_state_of(c)->state == (c % 2 == 0 ? CPUHP_ONLINE : CPUHP_OFFLINE));
+        CHECK(stopper_of(c)->enabled == (c % 2 == 0));
+      }
+      CHECK(cpu_up(3) == -EPERM);
+      CHECK_FALSE(cpu_online(3));
+      CHECK(cpu_up(2) == 0);  // a primary thread that is up: nothing to do
+      REQUIRE(cpu_down(2) == 0);
+      CHECK(cpu_up(2) == 0);  // primary threads stay bootable
+      CHECK(stop_machine(cpu_stop_fn_t([](void*) { return 0; }), nullptr, nullptr) == 0);
+    });
+    CHECK_PASSED(t, r);
+    CHECK(r.probes.count("cpuhp: SMT sibling booted once, sent back offline") == 1);
+  }
+}
+
+TEST_CASE("smt: the control's off takes the secondary threads down, on brings every offline CPU back, forceoff then refuses writes (cpus=8, smt=2)") {
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 8, .smt = 2, .seed = seed, .policy = sim::PolicyKind::Random});
+    const auto r = t.run([&] {
+      auto online = [] { return cpumask_pr(&kernel().cpu_online_mask); };
+      CHECK(online() == "0-7");
+      CHECK(cpu_smt_control_store("off") == 0);
+      CHECK(online() == "0,2,4,6");
+      CHECK(cpu_up(5) == -EPERM);
+      CHECK(cpu_smt_control_store("off") == 0);  // already off: nothing happens
+      REQUIRE(cpu_down(4) == 0);                   // a primary thread, offline by hand
+      CHECK(cpu_smt_control_store("on") == 0);
+      CHECK(online() == "0-7");  // every present offline CPU, the hand-offlined one too (SIM)
+      CHECK(cpu_up(5) == 0);
+      CHECK(cpu_smt_control_store("forceoff") == 0);
+      CHECK(online() == "0,2,4,6");
+      CHECK(cpu_smt_control_store("on") == -EPERM);
+      CHECK(cpu_smt_control_store("off") == -EPERM);
+      CHECK(cpu_up(1) == -EPERM);
+      CHECK(online() == "0,2,4,6");
+    });
+    CHECK_PASSED(t, r);
+  }
+}
+
+TEST_CASE("smt: without SMT the control answers -ENODEV, and any value but on/off/forceoff is -EINVAL (cpus=4)") {
+  SimFixture t({.cpus = 4});
+  const auto r = t.run([&] {
+    CHECK(cpu_smt_control_store("off") == -ENODEV);
+    CHECK(cpu_smt_control_store("bogus") == -EINVAL);
+    CHECK(cpumask_pr(&kernel().cpu_online_mask) == "0-3");
+    CHECK(cpu_bootable(3));
+  });
+  CHECK_PASSED(t, r);
+}

@@ -17,6 +17,7 @@ struct SimParams {
   unsigned cpus = 4;
   unsigned online = 0;  // 0 = all
   unsigned smt = 1;
+  int smt_control = 0;  // model::cpuhp_smt_control at boot
   std::uint64_t seed = 1;
   sim::PolicyKind policy = sim::PolicyKind::Fifo;
   sim::Granularity granularity = sim::Granularity::Locks;
@@ -32,6 +33,7 @@ class SimFixture {
     cfg.nr_cpus = p.cpus;
     cfg.online_at_boot = p.online;
     cfg.smt = p.smt;
+    cfg.smt_control = p.smt_control;
     cfg.sim.seed = p.seed;
     cfg.sim.policy = p.policy;
     cfg.sim.granularity = p.granularity;
