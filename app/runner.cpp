@@ -387,6 +387,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   kc.idle_balance = sc.idle_balance;
   kc.hung_task_timeout = sc.hung_task_timeout;
   kc.smt_control = sc.smt_control;
+  kc.hardlockup_buddy = sc.hardlockup_buddy;
   kc.sim.seed = rep.seed;
   kc.sim.policy = o.replay ? sim::PolicyKind::Replay : rep.strategy;
   if (o.replay) kc.sim.replay = *o.replay;

@@ -354,7 +354,8 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
 
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
-          "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout", "smt_control"},
+          "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout", "smt_control",
+          "hardlockup_detector"},
          "[kernel]");
   s.hotplug_fault_ratio = r.ratio("hotplug_fault_ratio", s.hotplug_fault_ratio);
   s.watchdog_thresh = r.duration("watchdog_thresh", s.watchdog_thresh);
@@ -369,6 +370,7 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
     const std::string v = r.choice("smt_control", smt, "on");
     s.smt_control = static_cast<int>(std::find(smt.begin(), smt.end(), v) - smt.begin());
   }
+  s.hardlockup_buddy = r.choice("hardlockup_detector", {"perf", "buddy"}, "perf") == "buddy";
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;
     for (const auto& k : model::bug_registry()) known.push_back(k.name);

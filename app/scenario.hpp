@@ -141,6 +141,7 @@ struct Scenario {
   bool idle_balance = false;  ///< a CPU about to idle asks a busy CPU's stopper for a task
   sim::Duration hung_task_timeout{};  ///< 0: off (model/hung_task.hpp)
   int smt_control = 0;  ///< boot-time SMT control: 0 on, 1 off (nosmt), 2 forceoff (nosmt=force)
+  bool hardlockup_buddy = false;  ///< hard-lockup detector "buddy" (else "perf", the NMI)
   std::vector<std::string> bugs;
   /// Chance that a cpu_up or cpu_down call of an action is made to fail by fault injection.
   sim::Ratio hotplug_fault_ratio{0, 1};

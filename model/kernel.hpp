@@ -182,6 +182,9 @@ struct KernelConfig {
   bool ksoftirqd = false;         ///< model ksoftirqd/N and run RCU callbacks there (model/softirq.hpp)
   bool idle_balance = false;      ///< a CPU about to idle asks a busy CPU's stopper for a task (newidle_balance)
   sim::Duration hung_task_timeout{};  ///< 0: no hung-task detector (model/hung_task.hpp)
+  /// The hard-lockup detector: the perf NMI on each CPU (false), or the buddy detector, where each
+  /// CPU's watchdog hrtimer checks the next CPU (CONFIG_HARDLOCKUP_DETECTOR_BUDDY; true).
+  bool hardlockup_buddy = false;
   sim::Config sim;                ///< engine settings; sim.lanes is set from nr_cpus
   Knobs knobs;
 };

@@ -1,5 +1,6 @@
 // model/watchdog.cpp — see watchdog.hpp. Models watchdog_timer_fn(), softlockup_fn(),
-// watchdog_hardlockup_check(), watchdog_enable()/watchdog_disable() and the touch functions.
+// watchdog_hardlockup_check(), watchdog_enable()/watchdog_disable(), the touch functions and the
+// buddy detector's watchdog_next_cpu() / watchdog_buddy_check_hardlockup().
 #include "model/watchdog.hpp"
 
 #include <fmt/format.h>
@@ -24,6 +25,31 @@ static int softlockup_fn(void*) {
   return 0;
 }
 
+static void watchdog_hardlockup_check(unsigned cpu, unsigned from);
+
+// kernel (watchdog_buddy.c): the next CPU after `cpu`, wrapping, among those a buddy watches;
+// nr_cpu_ids when `cpu` is alone.
+static unsigned watchdog_next_cpu(unsigned cpu) {
+  const unsigned n = kernel().nr_cpu_ids;
+  for (unsigned i = 1; i < n; ++i) {
+    const unsigned c = (cpu + i) % n;
+    if (W(c).buddy_watched) return c;
+  }
+  return n;
+}
+
+// kernel: watchdog_hardlockup_touch_cpu().
+static void watchdog_hardlockup_touch_cpu(unsigned cpu) { W(cpu).hardlockup_touched = true; }
+
+// kernel: watchdog_buddy_check_hardlockup(). Three hrtimer periods are a little over
+// watchdog_thresh, so the next CPU is checked about as often as the perf NMI would check it.
+static void watchdog_buddy_check_hardlockup(unsigned cpu, std::uint64_t hrtimer_interrupts) {
+  if (hrtimer_interrupts % 3 != 0) return;
+  const unsigned next = watchdog_next_cpu(cpu);
+  if (next >= kernel().nr_cpu_ids) return;
+  watchdog_hardlockup_check(next, cpu);
+}
+
 // kernel: watchdog_timer_fn(), in hardirq context on `cpu`.
 static void watchdog_timer_fn(unsigned cpu) {
   auto& k = kernel();
@@ -31,6 +57,7 @@ static void watchdog_timer_fn(unsigned cpu) {
   w.hrtimer_pending = false;
   if (!w.enabled) return;
   ++w.hrtimer_interrupts;  // watchdog_hardlockup_kick()
+  if (k.cfg.hardlockup_buddy) watchdog_buddy_check_hardlockup(cpu, w.hrtimer_interrupts);
   if (k.knobs.b14_no_completion_gate) {
     // BUG B14: no gate: a work still queued from the previous period is queued again.
     stop_one_cpu_nowait(cpu, cpu_stop_fn_t(softlockup_fn, "softlockup_fn"), nullptr, &w.softlockup_stop_work);
@@ -55,8 +82,9 @@ static void watchdog_timer_fn(unsigned cpu) {
   }
 }
 
-// kernel: watchdog_hardlockup_check(), from the NMI on `cpu`.
-static void watchdog_hardlockup_check(unsigned cpu) {
+// kernel: watchdog_hardlockup_check(cpu), run by `from`: the perf NMI on `cpu` itself, or the
+// buddy detector on the CPU before it.
+static void watchdog_hardlockup_check(unsigned cpu, unsigned from) {
   auto& k = kernel();
   watchdog_cpu& w = W(cpu);
   if (!w.enabled) return;
@@ -72,7 +100,7 @@ static void watchdog_hardlockup_check(unsigned cpu) {
     const rq* r = cpu_rq(cpu);
     const bool waiter = r->msm_cur > MULTI_STOP_PREPARE && r->msm_cur < MULTI_STOP_EXIT && r->msm_fn == nullptr;
     k.oracle(waiter ? "I-WD-1" : "hard-lockup",
-             fmt::format("watchdog: CPU{}: Watchdog detected hard LOCKUP on cpu {}{}", cpu, cpu,
+             fmt::format("watchdog: CPU{}: Watchdog detected hard LOCKUP on cpu {}{}", from, cpu,
                          waiter ? " (a CPU only waiting in multi_cpu_stop)" : ""),
              describe_cpu(cpu));
   } else {
@@ -103,7 +131,7 @@ static void nmi_arm(unsigned cpu) {
     auto& kk = kernel();
     if (!W(cpu).enabled) return;
     kk.sim.set_event_lane(cpu);
-    raise_nmi(cpu, "nmi_watchdog", [cpu] { watchdog_hardlockup_check(cpu); });
+    raise_nmi(cpu, "nmi_watchdog", [cpu] { watchdog_hardlockup_check(cpu, cpu); });
     nmi_arm(cpu);
   }, /*background=*/true);
 }
@@ -120,7 +148,17 @@ static void watchdog_enable(unsigned cpu) {
   w.report_delayed = false;
   w.hrtimer_interrupts_saved = w.hrtimer_interrupts;
   w.hardlockup_touched = w.hardlockup_warned = false;
-  nmi_arm(cpu);
+  if (k.cfg.hardlockup_buddy) {
+    // kernel: watchdog_hardlockup_enable() (buddy). The buddy may look at this CPU before its
+    // first hrtimer, and this CPU at its next one before that one's counter moved again: touching
+    // both buys each a period. Only then is this CPU watched.
+    watchdog_hardlockup_touch_cpu(cpu);
+    const unsigned next = watchdog_next_cpu(cpu);
+    if (next < k.nr_cpu_ids) watchdog_hardlockup_touch_cpu(next);
+    w.buddy_watched = true;
+  } else {
+    nmi_arm(cpu);
+  }
   k.sim.trace().event("watchdog", sim::Level::Info, "wd.enable", "cpu={}", cpu);
 }
 
@@ -128,7 +166,16 @@ static void watchdog_disable(unsigned cpu) {
   auto& k = kernel();
   watchdog_cpu& w = W(cpu);
   if (!w.enabled) return;
-  k.sim.cancel(w.nmi_ev);  // the hard-lockup event first
+  // The hard-lockup detector first.
+  if (k.cfg.hardlockup_buddy) {
+    // kernel: watchdog_hardlockup_disable() (buddy): the CPU before this one is about to check the
+    // one after it, which may have just been checked by this one: touch it.
+    const unsigned next = watchdog_next_cpu(cpu);
+    if (next < k.nr_cpu_ids) watchdog_hardlockup_touch_cpu(next);
+    w.buddy_watched = false;
+  } else {
+    k.sim.cancel(w.nmi_ev);
+  }
   w.enabled = false;
   k.sim.cancel(w.hrtimer_ev);
   wait_for_completion(&w.softlockup_completion);  // a pending softlockup_fn must finish

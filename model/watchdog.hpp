@@ -1,10 +1,11 @@
 // model/watchdog.hpp — models kernel/watchdog.c, watchdog_perf.c and include/linux/nmi.h (spec §4):
 // the per-CPU watchdog hrtimer (every 2*thresh/5 s), the soft-lockup detector whose touch runs as
-// a stopper work, and the NMI hard-lockup check (every thresh s).
+// a stopper work, and the hard-lockup check: from the perf NMI (every thresh s), or with the buddy
+// detector (kernel/watchdog_buddy.c) from each CPU's hrtimer, every third one, on the next CPU.
 // SIM: timestamps are running_clock() >> 30 (2^30 ns units) exactly as the kernel's, so a soft
 //      lockup needs more than 20 units (~21.5 s) at the default threshold.
 // SIM: the NMI fires every watchdog_thresh seconds of virtual time; the perf 8 s spacing filter
-//      and the buddy detector are not modelled.
+//      (CONFIG_HARDLOCKUP_CHECK_TIMESTAMP) is not modelled: at a fixed 10 s period it never fires.
 #pragma once
 
 #include "model/stop_machine.hpp"
@@ -24,6 +25,7 @@ struct watchdog_cpu {
   cpu_stop_work softlockup_stop_work;
   std::uint64_t hrtimer_interrupts = 0, hrtimer_interrupts_saved = 0;
   bool hardlockup_touched = false, hardlockup_warned = false;
+  bool buddy_watched = false;  ///< in watchdog_buddy.c's watchdog_cpus: a buddy checks this CPU
 };
 
 struct watchdog_globals {

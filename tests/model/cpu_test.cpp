@@ -280,7 +280,7 @@ TEST_CASE("cpuhp sync: every bring-up ends with the AP ONLINE and every tear-dow
   }
 }
 
-TEST_CASE("cpuhp sync: an AP that stays silent for 10 s fails cpu_up with -EIO; when it comes it waits ALIVE, and the next cpu_up restarts it") {
+TEST_CASE("cpuhp sync: an AP that stays silent for 10 s fails cpu_up with -EIO, then waits ALIVE when it comes, and the next cpu_up restarts it") {
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     CAPTURE(seed);
     SimFixture t({.cpus = 4, .online = 3, .seed = seed, .policy = sim::PolicyKind::Random, .capture_trace = true});
@@ -346,7 +346,7 @@ TEST_CASE("cpuhp sync: a CPU that reports idle-dead but not DEAD within 10 s: cp
 // ---------------------------------------------------------------------------------------------
 // SMT control (CONFIG_HOTPLUG_SMT)
 
-TEST_CASE("smt: booted with nosmt, each secondary thread boots once and goes back offline; cpu_up of one is -EPERM (cpus=8, smt=2)") {
+TEST_CASE("smt: booted with nosmt, each secondary thread boots once and goes back offline, and cpu_up of one is -EPERM (cpus=8, smt=2)") {
   for (std::uint64_t seed = 1; seed <= 4; ++seed) {
     CAPTURE(seed);
     SimFixture t({.cpus = 8, .smt = 2, .smt_control = CPU_SMT_DISABLED, .seed = seed,

@@ -4,12 +4,16 @@
 #include "model/rcu.hpp"
 #include "model/watchdog.hpp"
 
+#include <algorithm>
+
 using namespace model;
 using namespace sim::literals;
 
-TEST_CASE("watchdog: a cpu with irqs off for 30 s is reported as a hard lockup, on that cpu only (cpus=8)") {
-  SimFixture t({.cpus = 8});
-  const auto r = t.run([&] {
+namespace {
+
+/// Runs a thread on CPU 3 that keeps interrupts off for 30 s.
+sim::RunResult run_irqs_off_30s_on_cpu3(SimFixture& t) {
+  return t.run([&] {
     auto* hog = spawn_on(3, [] {
       local_irq_disable();
       busy_loop(30_s);
@@ -17,6 +21,13 @@ TEST_CASE("watchdog: a cpu with irqs off for 30 s is reported as a hard lockup, 
     });
     join_all({hog});
   });
+}
+
+}  // namespace
+
+TEST_CASE("watchdog: a cpu with irqs off for 30 s is reported as a hard lockup, on that cpu only (cpus=8)") {
+  SimFixture t({.cpus = 8});
+  const auto r = run_irqs_off_30s_on_cpu3(t);
   REQUIRE(r.failure.has_value());
   CHECK(r.failure->kind == "hard-lockup");
   CHECK(r.failure->message.find("hard LOCKUP on cpu 3") != std::string::npos);
@@ -258,4 +269,53 @@ TEST_CASE("hung task: a task blocked in D state longer than hung_task_timeout is
   CHECK(d_state_wait(sim::Duration::ns(10'000'000'000), 5000).first.empty());
   // Off by default: the same 5 s wait is not reported.
   CHECK(d_state_wait(sim::Duration{}, 5000).first.empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The buddy hard-lockup detector (CONFIG_HARDLOCKUP_DETECTOR_BUDDY)
+
+TEST_CASE("watchdog buddy: a cpu with irqs off for 30 s is reported by the cpu before it, from that cpu's hrtimer (cpus=4)") {
+  SimFixture t({.cpus = 4});
+  t.k().cfg.hardlockup_buddy = true;
+  const auto r = run_irqs_off_30s_on_cpu3(t);
+  REQUIRE(r.failure.has_value());
+  CHECK(r.failure->kind == "hard-lockup");
+  CHECK(r.failure->message.find("CPU2: Watchdog detected hard LOCKUP on cpu 3") != std::string::npos);
+  // CPU2 checks every third 4 s hrtimer; the report needs two checks a period apart.
+  CHECK(r.failure->time <= sim::Time::zero() + 25_s);
+}
+
+TEST_CASE("watchdog buddy: while every online cpu has irqs off nobody checks, so a 25 s irqs-off stop_machine fn is no hard lockup (perf's NMI reports it)") {
+  for (const bool buddy : {false, true}) {
+    CAPTURE(buddy);
+    SimFixture t({.cpus = 4});
+    t.k().cfg.detectors_stop_run = false;
+    t.k().cfg.hardlockup_buddy = buddy;
+    const auto r = t.run([&] {
+      cpumask one = cpumask_of(2);
+      stop_machine(cpu_stop_fn_t([](void*) { busy_loop(25_s); return 0; }, "spin_25s"), nullptr, &one);
+    });
+    CHECK_PASSED(t, r);
+    const auto& reps = t.k().reports;
+    const bool hard = std::any_of(reps.begin(), reps.end(), [](const auto& rep) { return rep.kind == "hard-lockup"; });
+    CHECK(hard == !buddy);
+  }
+}
+
+TEST_CASE("watchdog buddy: cpus leaving and joining the buddy ring raise no false hard lockup (cpus=4, 6 seeds, 60 s of churn)") {
+  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+    CAPTURE(seed);
+    SimFixture t({.cpus = 4, .seed = seed, .policy = sim::PolicyKind::Random, .max_time = 90_s});
+    t.k().cfg.hardlockup_buddy = true;
+    const auto r = t.run([&] {
+      for (int i = 0; i < 60; ++i) {
+        const unsigned cpu = 1 + static_cast<unsigned>(i % 3);
+        if (cpu_online(cpu)) REQUIRE(cpu_down(cpu) == 0);
+        else REQUIRE(cpu_up(cpu) == 0);
+        schedule_timeout_uninterruptible(1_s);
+      }
+    });
+    CHECK_PASSED(t, r);
+    CHECK(t.k().reports.empty());
+  }
 }
