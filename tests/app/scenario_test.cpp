@@ -50,6 +50,8 @@ detectors_stop_run = false
 ksoftirqd = true
 idle_balance = true
 hung_task_timeout = "30s"
+smt_control = "forceoff"
+hardlockup_detector = "buddy"
 bugs = ["B18"]
 [sim]
 granularity = "shared"
@@ -94,6 +96,8 @@ failure = ["I-SM-6", "hard-lockup"]
   CHECK(s.ksoftirqd);
   CHECK(s.idle_balance);
   CHECK(s.hung_task_timeout == sim::Duration::ns(30'000'000'000));
+  CHECK(s.smt_control == 2);
+  CHECK(s.hardlockup_buddy);
   CHECK(s.bugs == std::vector<std::string>{"B18"});
   CHECK(s.granularity == sim::Granularity::Shared);
   CHECK(s.propagation_delay == sim::Duration::ns(300));
@@ -158,6 +162,13 @@ TEST_CASE("scenario: out-of-range numbers and CPU ids are errors at the value") 
   CHECK(contains(parse_error("[[action]]\ndo = \"stop_machine\"\ncpus = [0, 9]\n"),
                  "test.toml:3:12: error: action[1].cpus: expected an array of CPU ids"));
   CHECK(contains(parse_error("[machine]\ncpus = 6\nsmt = 4\n"), "machine.smt: expected a divisor of machine.cpus (6)"));
+  CHECK(contains(parse_error("[kernel]\nsmt_control = \"half\"\n"),
+                 "test.toml:2:15: error: kernel.smt_control: expected one of \"on\", \"off\", \"forceoff\", got \"half\""));
+  CHECK(contains(parse_error("[kernel]\nhardlockup_detector = \"nmi\"\n"),
+                 "kernel.hardlockup_detector: expected one of \"perf\", \"buddy\", got \"nmi\""));
+  CHECK(contains(parse_error("[[action]]\ndo = \"smt_control\"\n"),
+                 "test.toml:1:1: error: action[1].value: missing: expected one of: on, off, forceoff"));
+  CHECK(contains(parse_error("[[action]]\ndo = \"smt_control\"\nvalue = 1\n"), "action[1].value: expected"));
 }
 
 TEST_CASE("scenario: durations need a unit and malformed ones are errors") {
