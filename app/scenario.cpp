@@ -352,6 +352,9 @@ void parse_machine(const std::string& file, const toml::table& root, Scenario& s
   s.hz = static_cast<unsigned>(r.integer("hz", 1, 10000, 250));
 }
 
+/// What /sys/devices/system/cpu/smt/control accepts (model::cpu_smt_control_parse).
+const std::vector<std::string> kSmtControlValues = {"on", "off", "forceoff"};
+
 void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   r.only({"watchdog_thresh", "rcu_cpu_stall_timeout", "liveness_bound", "detectors_stop_run", "bugs",
           "hotplug_fault_ratio", "ksoftirqd", "idle_balance", "hung_task_timeout", "smt_control",
@@ -365,11 +368,7 @@ void parse_kernel(const std::string& file, const Reader& r, Scenario& s) {
   s.ksoftirqd = r.boolean("ksoftirqd", false);
   s.idle_balance = r.boolean("idle_balance", false);
   s.hung_task_timeout = r.duration("hung_task_timeout", s.hung_task_timeout);
-  {
-    const std::vector<std::string> smt = {"on", "off", "forceoff"};
-    const std::string v = r.choice("smt_control", smt, "on");
-    s.smt_control = static_cast<int>(std::find(smt.begin(), smt.end(), v) - smt.begin());
-  }
+  s.smt_control = model::cpu_smt_control_parse(r.choice("smt_control", kSmtControlValues, "on"));
   s.hardlockup_buddy = r.choice("hardlockup_detector", {"perf", "buddy"}, "perf") == "buddy";
   if (const toml::node* b = r.get("bugs")) {
     std::vector<std::string> known;
@@ -590,7 +589,7 @@ void parse_kind_keys(const Reader& r, const toml::table& t, const Scenario& s, A
       break;
     case ActionKind::SmtControl:
       if (!r.has("value")) r.fail_at(t.source(), "value", "missing: expected one of: on, off, forceoff");
-      a.smt_value = r.choice("value", {"on", "off", "forceoff"}, "on");
+      a.smt_value = r.choice("value", kSmtControlValues, "on");
       break;
   }
 }

@@ -430,6 +430,11 @@ static void trace_sync(unsigned cpu, int from, int to) {
   trace_hp("cpuhp.sync", "cpu={} from={} to={}", cpu, cpuhp_sync_state_name(from), cpuhp_sync_state_name(to));
 }
 
+// The AP's reports (ALIVE, ONLINE, DEAD) overwrite whatever the state was (atomic_xchg).
+static void ap_sync_report(unsigned cpu, int to) {
+  trace_sync(cpu, cpuhp_state_of(cpu)->ap_sync_state.exchange(to), to);
+}
+
 // kernel: cpuhp_wait_for_sync_state(). The BP waits up to 10 s for the AP to move ap_sync_state to
 // `want`: it spins for the first millisecond, then sleeps between checks. On success it moves the
 // state on to `next`.
@@ -564,8 +569,7 @@ static void notify_cpu_starting(unsigned cpu) {
 // kernel: cpuhp_online_idle(). The stopper becomes usable before the CPU runs any task.
 static void cpuhp_online_idle(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
-  const int from = st->ap_sync_state.exchange(SYNC_STATE_ONLINE);
-  trace_sync(cpu, from, SYNC_STATE_ONLINE);
+  ap_sync_report(cpu, SYNC_STATE_ONLINE);
   // BUG B7 (knob b7_unpark_from_bp): the pre-v5.6 order left the unpark to the BP, after this.
   if (!kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);
   st->state = CPUHP_AP_ONLINE_IDLE;
@@ -581,15 +585,14 @@ static void cpuhp_online_idle(unsigned cpu) {
 // left waiting by a BP that gave up does not keep the run going forever.
 static void cpuhp_ap_sync_alive(unsigned cpu) {
   auto& k = kernel();
-  sim::Watched<int>& sync = cpuhp_state_of(cpu)->ap_sync_state;
+  cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   for (;;) {
-    const int from = sync.exchange(SYNC_STATE_ALIVE);
-    trace_sync(cpu, from, SYNC_STATE_ALIVE);
+    ap_sync_report(cpu, SYNC_STATE_ALIVE);
     trace_hp("cpuhp.ap_alive", "cpu={}", cpu);
     int seen;
-    while ((seen = sync.load()) == SYNC_STATE_ALIVE) k.sim.halt();
+    while ((seen = st->ap_sync_state.load()) == SYNC_STATE_ALIVE) k.sim.halt();
     if (seen == SYNC_STATE_SHOULD_ONLINE) return;
-    cpuhp_state_of(cpu)->boot_requested = false;  // this restart is the boot the BP asked for
+    st->boot_requested = false;  // this restart is the boot the BP asked for
   }
 }
 
@@ -626,8 +629,7 @@ static void cpuhp_report_idle_dead(unsigned cpu) {
 static void cpuhp_ap_report_dead(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   st->dead_report_pending = false;
-  const int from = st->ap_sync_state.exchange(SYNC_STATE_DEAD);
-  trace_sync(cpu, from, SYNC_STATE_DEAD);
+  ap_sync_report(cpu, SYNC_STATE_DEAD);
 }
 
 bool cpuhp_idle_work(unsigned cpu) {
@@ -1213,6 +1215,12 @@ const char* cpu_smt_control_name(int c) {
   return c >= 0 && c <= CPU_SMT_NOT_SUPPORTED ? names[c] : "?";
 }
 
+int cpu_smt_control_parse(std::string_view value) {
+  for (int c = CPU_SMT_ENABLED; c <= CPU_SMT_FORCE_DISABLED; ++c)
+    if (value == cpu_smt_control_name(c)) return c;
+  return -1;
+}
+
 bool topology_is_primary_thread(unsigned cpu) { return cpu % kernel().cfg.smt == 0; }
 
 bool cpu_bootable(unsigned cpu) {
@@ -1255,11 +1263,8 @@ int cpuhp_smt_enable() {
 }
 
 int cpu_smt_control_store(const std::string& value) {
-  int ctrlval;
-  if (value == "on") ctrlval = CPU_SMT_ENABLED;
-  else if (value == "off") ctrlval = CPU_SMT_DISABLED;
-  else if (value == "forceoff") ctrlval = CPU_SMT_FORCE_DISABLED;
-  else return -EINVAL;
+  const int ctrlval = cpu_smt_control_parse(value);
+  if (ctrlval < 0) return -EINVAL;
   const int cur = G().cpu_smt_control;
   if (cur == CPU_SMT_FORCE_DISABLED) return -EPERM;
   if (cur == CPU_SMT_NOT_SUPPORTED) return -ENODEV;

@@ -13,6 +13,7 @@
 #include <functional>
 #include <list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace model {
@@ -134,6 +135,8 @@ enum cpuhp_smt_control : int {
   CPU_SMT_NOT_SUPPORTED = 3,
 };
 const char* cpu_smt_control_name(int c);
+/// "on", "off" or "forceoff" (the values smt/control accepts) to its cpuhp_smt_control; else -1.
+int cpu_smt_control_parse(std::string_view value);
 /// The first thread of its core (the siblings are consecutive ids).
 bool topology_is_primary_thread(unsigned cpu);
 /// Whether cpu_up may start `cpu` under the SMT control (a secondary thread boots once even with

@@ -41,6 +41,12 @@ static unsigned watchdog_next_cpu(unsigned cpu) {
 // kernel: watchdog_hardlockup_touch_cpu().
 static void watchdog_hardlockup_touch_cpu(unsigned cpu) { W(cpu).hardlockup_touched = true; }
 
+// A CPU joining or leaving the ring touches the CPU after it, whose buddy changes.
+static void watchdog_hardlockup_touch_next(unsigned cpu) {
+  const unsigned next = watchdog_next_cpu(cpu);
+  if (next < kernel().nr_cpu_ids) watchdog_hardlockup_touch_cpu(next);
+}
+
 // kernel: watchdog_buddy_check_hardlockup(). Three hrtimer periods are a little over
 // watchdog_thresh, so the next CPU is checked about as often as the perf NMI would check it.
 static void watchdog_buddy_check_hardlockup(unsigned cpu, std::uint64_t hrtimer_interrupts) {
@@ -153,8 +159,7 @@ static void watchdog_enable(unsigned cpu) {
     // first hrtimer, and this CPU at its next one before that one's counter moved again: touching
     // both buys each a period. Only then is this CPU watched.
     watchdog_hardlockup_touch_cpu(cpu);
-    const unsigned next = watchdog_next_cpu(cpu);
-    if (next < k.nr_cpu_ids) watchdog_hardlockup_touch_cpu(next);
+    watchdog_hardlockup_touch_next(cpu);
     w.buddy_watched = true;
   } else {
     nmi_arm(cpu);
@@ -170,8 +175,7 @@ static void watchdog_disable(unsigned cpu) {
   if (k.cfg.hardlockup_buddy) {
     // kernel: watchdog_hardlockup_disable() (buddy): the CPU before this one is about to check the
     // one after it, which may have just been checked by this one: touch it.
-    const unsigned next = watchdog_next_cpu(cpu);
-    if (next < k.nr_cpu_ids) watchdog_hardlockup_touch_cpu(next);
+    watchdog_hardlockup_touch_next(cpu);
     w.buddy_watched = false;
   } else {
     k.sim.cancel(w.nmi_ev);
