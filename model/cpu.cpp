@@ -177,7 +177,12 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
     trace_hp("cpuhp.fail", "cpu={} state={} bringup={} ret={}", cpu, cpuhp_state_name(state), bringup ? 1 : 0, -EAGAIN);
     return -EAGAIN;
   }
-  if (cpuhp_step_empty(bringup, step)) return 0;
+  if (cpuhp_step_empty(bringup, step)) {
+    // The callers skip empty steps; reaching one here is a caller's mistake.
+    kernel().warn("cpuhp", "cpuhp_invoke_callback:empty", fmt::format("cpu{}: {} has no {} callback", cpu,
+                  cpuhp_state_name(state), bringup ? "startup" : "teardown"), true);
+    return 0;
+  }
   check_callback_context(cpu, state, st->single);
   check_order(cpu, state, bringup, st->single || node != nullptr);
   int ret = 0;
@@ -203,6 +208,9 @@ static int cpuhp_invoke_callback(unsigned cpu, int state, bool bringup, hlist_no
           for (hlist_node* u : step->list) {
             if (cnt-- == 0) break;
             ret = undo(cpu, u);
+            if (ret)
+              kernel().warn("cpuhp", "cpuhp_invoke_callback:undo", fmt::format("cpu{}: undoing an instance of {} failed ({})",
+                            cpu, cpuhp_state_name(state), ret), true);
           }
         }
         break;
@@ -351,7 +359,10 @@ static void cpuhp_thread_fun(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   const bool bringup = st->bringup;
   int state;
-  if (!st->should_run) return;
+  if (!st->should_run) {
+    kernel().warn("cpuhp", "cpuhp_thread_fun:should_run", fmt::format("cpuhp/{} runs with nothing to do", cpu), true);
+    return;
+  }
   if (st->single) {
     state = st->cb_state;
     st->should_run = false;
@@ -366,6 +377,10 @@ static void cpuhp_thread_fun(unsigned cpu) {
     local_irq_disable();
     st->result = cpuhp_invoke_callback(cpu, state, bringup, st->node, &st->last);
     local_irq_enable();
+    // STARTING and DYING callbacks must not fail.
+    if (st->result)
+      kernel().warn("cpuhp", "cpuhp_thread_fun:atomic", fmt::format("cpu{}: {} failed ({})", cpu, cpuhp_state_name(state),
+                    st->result), true);
   } else {
     st->result = cpuhp_invoke_callback(cpu, state, bringup, st->node, &st->last);
   }
@@ -528,7 +543,10 @@ static void cpuhp_bp_sync_dead(unsigned cpu) {
 static int bringup_wait_for_ap_online(unsigned cpu) {
   cpuhp_cpu_state* st = cpuhp_state_of(cpu);
   wait_for_ap_thread(st, true);
-  if (!cpu_online(cpu)) return -ECANCELED;
+  if (!cpu_online(cpu)) {
+    kernel().warn("cpuhp", "bringup_wait_for_ap_online", fmt::format("cpu{} is not online after its bring-up", cpu), true);
+    return -ECANCELED;
+  }
   if (kernel().knobs.b7_unpark_from_bp) stop_machine_unpark(cpu);  // BUG B7
   // Unpark the hotplug thread so it can run the ONLINE section.
   kthread_unpark(st->thread);
@@ -745,15 +763,29 @@ static void check_outcome(unsigned cpu, const char* op, int ret) {
                where());
     return;
   }
-  if (st->state == CPUHP_ONLINE) {
-    if (!cpu_online(cpu) || !cpu_active(cpu) || !stopper_of(cpu)->enabled || thread_parked(st->thread))
-      k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it ONLINE but online={} active={} stopper={} cpuhp/{} {}", op,
-                                     cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled, cpu,
-                                     thread_parked(st->thread) ? "parked" : "running"), where());
-  } else if (st->state == CPUHP_OFFLINE) {
-    if (cpu_online(cpu) || cpu_active(cpu) || stopper_of(cpu)->enabled)
-      k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it OFFLINE but online={} active={} stopper enabled={}", op,
-                                     cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled), where());
+  // I-HP-2: an ONLINE CPU has every per-CPU thread unparked and RCU waits for it; an OFFLINE one
+  // has its stopper, cpuhp/N and smpboot threads parked (or never created) and RCU does not.
+  const bool online_state = st->state == CPUHP_ONLINE;
+  if (!online_state && st->state != CPUHP_OFFLINE) return;
+  std::string threads;  // the per-CPU threads in the wrong park state
+  auto want = [&](task_struct* t, const std::string& comm) {
+    if (t != nullptr && thread_parked(t) == online_state) threads += fmt::format(" {}", comm);
+  };
+  want(st->thread, fmt::format("cpuhp/{}", cpu));
+  want(stopper_of(cpu)->thread, fmt::format("migration/{}", cpu));
+  for (const smp_hotplug_thread* ht : k.sb->hotplug_threads)
+    if (ht->store != nullptr && cpu < ht->store->size() && (*ht->store)[cpu] != nullptr && !ht->selfparking)
+      want((*ht->store)[cpu], (*ht->store)[cpu]->comm);
+  const bool rcu_waits = k.rcu ? cpumask_test_cpu(cpu, &k.rcu->rcu_online) : online_state;
+  if (online_state) {
+    if (!cpu_online(cpu) || !cpu_active(cpu) || !stopper_of(cpu)->enabled || !threads.empty() || !rcu_waits)
+      k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it ONLINE but online={} active={} stopper={} rcu={}{}{}", op,
+                                     cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled, rcu_waits,
+                                     threads.empty() ? "" : "; parked:", threads), where());
+  } else if (cpu_online(cpu) || cpu_active(cpu) || stopper_of(cpu)->enabled || !threads.empty() || rcu_waits) {
+    k.oracle("I-HP-7", fmt::format("{}(cpu{}) = {} leaves it OFFLINE but online={} active={} stopper enabled={} rcu={}{}{}",
+                                   op, cpu, ret, cpu_online(cpu), cpu_active(cpu), stopper_of(cpu)->enabled, rcu_waits,
+                                   threads.empty() ? "" : "; running:", threads), where());
   }
 }
 
@@ -994,11 +1026,19 @@ static int cpuhp_issue_call(unsigned cpu, int state, bool bringup, hlist_node* n
   return ret;
 }
 
+// kernel: cpuhp_issue_call() BUGs when a teardown made by an install rollback or a removal fails:
+// a state being removed has no way back.
+static void cpuhp_teardown_must_not_fail(unsigned cpu, int state, hlist_node* node, const char* where) {
+  const int ret = cpuhp_issue_call(cpu, state, false, node);
+  if (ret)
+    kernel().oracle("BUG", fmt::format("{}: teardown of {} failed on cpu{} ({})", where, cpuhp_state_name(state), cpu, ret),
+                    where);
+}
+
 static void cpuhp_rollback_install(int failedcpu, int state, hlist_node* node) {
   for (unsigned cpu : for_each_cpu(&kernel().cpu_present_mask)) {
     if (static_cast<int>(cpu) >= failedcpu) break;
-    if (cpuhp_state_of(cpu)->state >= state && cpuhp_issue_call(cpu, state, false, node))
-      kernel().oracle("BUG", "teardown failed during install rollback", "cpuhp_rollback_install");
+    if (cpuhp_state_of(cpu)->state >= state) cpuhp_teardown_must_not_fail(cpu, state, node, "cpuhp_rollback_install");
   }
 }
 
@@ -1083,14 +1123,19 @@ int cpuhp_state_add_instance_nocalls(int state, hlist_node* node) { return add_i
 
 int cpuhp_state_remove_instance(int state, hlist_node* node) {
   auto& k = kernel();
+  if (!cpuhp_cb_check(state)) {
+    // SIM: the kernel's BUG_ON stops here; the oracle only records it, so the call returns
+    // before it reads a step that does not exist.
+    k.oracle("BUG", "remove_instance of an invalid state", "cpuhp_state_remove_instance");
+    return -EINVAL;
+  }
   cpuhp_step* sp = cpuhp_get_step(state);
-  if (!cpuhp_cb_check(state)) k.oracle("BUG", "remove_instance of an invalid state", "cpuhp_state_remove_instance");
   if (!sp->multi_instance) return -EINVAL;
   cpus_read_lock();
   mutex_lock(&G().cpuhp_state_mutex);
   if (sp->teardown_multi)
     for (unsigned cpu : for_each_cpu(&k.cpu_present_mask))
-      if (cpuhp_state_of(cpu)->state >= state) cpuhp_issue_call(cpu, state, false, node);
+      if (cpuhp_state_of(cpu)->state >= state) cpuhp_teardown_must_not_fail(cpu, state, node, "cpuhp_state_remove_instance");
   sp->list.remove(node);
   mutex_unlock(&G().cpuhp_state_mutex);
   cpus_read_unlock();
@@ -1112,7 +1157,7 @@ static void remove_state_(int state, bool invoke) {
                           state);
   } else if (invoke && sp->has_teardown()) {
     for (unsigned cpu : for_each_cpu(&k.cpu_present_mask))
-      if (cpuhp_state_of(cpu)->state >= state) cpuhp_issue_call(cpu, state, false, nullptr);
+      if (cpuhp_state_of(cpu)->state >= state) cpuhp_teardown_must_not_fail(cpu, state, nullptr, "cpuhp_remove_state");
   }
   cpuhp_store_callbacks(state, nullptr, {}, {}, {}, {}, false);
   // I-HP-8: removing a state frees its slot (with B22 the removal clears a fresh one instead).

@@ -123,6 +123,14 @@ std::string describe_cpu(unsigned cpu) {
 
 void sim_probe(const char* name) { kernel().sim.probe(name); }
 
+void Kernel::warn(const char* subsys, const char* site, const std::string& msg, bool once) {
+  if (once) {
+    if (std::find(warned_once.begin(), warned_once.end(), site) != warned_once.end()) return;
+    warned_once.emplace_back(site);
+  }
+  sim.trace().event(subsys, sim::Level::Warn, fmt::format("{}.warn", subsys), "site={} msg=\"{}\"", site, msg);
+}
+
 void Kernel::start_kernel(std::function<void()> init_body) {
   // kernel: boot_cpu_init()
   for (unsigned c = 0; c < nr_cpu_ids; ++c) cpumask_set_cpu(c, &cpu_possible_mask);

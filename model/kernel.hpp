@@ -240,6 +240,10 @@ class Kernel {
   std::vector<report> reports;
   /// Records an oracle violation (kind = invariant id such as "I-SM-4") and stops the run.
   void oracle(const std::string& id, const std::string& message, const std::string& place = {});
+  /// WARN() and WARN_ON_ONCE(): a Warn-level trace event "<subsys>.warn" carrying `msg`. With
+  /// `once`, only the first time the run reaches `site` (a name for the WARN_ON_ONCE in question).
+  void warn(const char* subsys, const char* site, const std::string& msg, bool once);
+  std::vector<std::string> warned_once;  ///< the WARN_ON_ONCE sites already reached
   /// Runs `fn` as the body of task "init" on CPU 0 after boot, then the run goes on until idle.
   void start_kernel(std::function<void()> init_body);
   /// After run(): checks that need the whole run (works never executed, ...).

@@ -99,8 +99,15 @@ bool wait_task_inactive(task_struct* p, unsigned match_state) {
 int kthread_park(task_struct* k) {
   auto& kern = kernel();
   kthread* kt = to_kthread(k);
-  if (k->state == TASK_DEAD) return -ENOSYS;
-  if (kt->flags & KTHREAD_SHOULD_PARK) return -EBUSY;
+  if (k->state == TASK_DEAD) {
+    kern.warn("kthread", "kthread_park:exiting", fmt::format("kthread_park({}) of an exiting thread", k->comm), false);
+    return -ENOSYS;
+  }
+  if (kt->flags & KTHREAD_SHOULD_PARK) {
+    kern.warn("kthread", "kthread_park:again", fmt::format("kthread_park({}) of a thread already told to park", k->comm),
+              true);
+    return -EBUSY;
+  }
   kt->flags |= KTHREAD_SHOULD_PARK;
   if (k != static_cast<task_struct*>(current)) {
     wake_up_process(k);

@@ -63,7 +63,9 @@ void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_sp
   const ClassId id = class_of(cls, subclass);
   for (const auto& h : t->held_locks) {
     if (h.id == id) {
-      if (h.read && read) continue;
+      // Only recursive readers (rwlock_t, lockdep read == 2) may nest; the model has none: a
+      // percpu rwsem read, cpus_read_lock() among them, taken twice is reported, as lockdep does,
+      // since a writer arriving in between would deadlock it.
       kernel().oracle("lockdep", fmt::format("possible recursive locking detected: {} acquires {} while holding it",
                                              t->comm, key(id)),
                       key(id));

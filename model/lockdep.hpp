@@ -3,8 +3,9 @@
 // held adds "held -> new" edges to a class graph; an edge that closes a cycle is reported the
 // first time both orders have been seen, even if the run did not deadlock. Taking a second lock
 // of a class already held without a nesting annotation is reported as recursive locking.
-// SIM: no irq-safety state tracking (hardirq-safe vs -unsafe classes); no read-recursion rules
-//      beyond "readers of the same class do not conflict with each other".
+// Read acquisitions are the non-recursive kind (rwsem readers): taking one twice is reported.
+// SIM: no irq-safety state tracking (hardirq-safe vs -unsafe classes); no recursive readers
+//      (rwlock_t), so no read-recursion rules.
 #pragma once
 
 #include <array>

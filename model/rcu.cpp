@@ -186,9 +186,18 @@ void rcu_sched_clock_irq(unsigned cpu) {
                         "All QSes seen, rcu_sched kthread starved on cpu{}",
                         cpu, g.gp_seq, age_s, g.gp_kthread ? g.gp_kthread->cpu : 0);
     // I-RCU-3 (progress): CPUs that only wait in multi_cpu_stop past PREPARE make momentary EQSs,
-    // so while some CPU is outside the operation the GP must not be blocked by them (B11).
+    // so the GP must not be blocked by them (B11) provided its kthread, which runs the FQS scans
+    // that see those EQSs, can run outside the operation: on its own CPU, which no stopper holds,
+    // or on an idle one, where its next wake-up lands (ttwu_do_activate). A kthread whose CPU a
+    // stopper holds (this operation or another one) while every other CPU is busy starves in the
+    // kernel too, and the stall it causes is a real one, not B11's.
     bool outside = false, innocent = false;
-    for (unsigned c : for_each_cpu(&k.cpu_online_mask)) outside |= cpu_rq(c)->msm_cur < 0;
+    for (unsigned c : for_each_cpu(&k.cpu_online_mask)) {
+      const rq* rc = cpu_rq(c);
+      if (rc->msm_cur >= 0 || rc->curr == rc->stop) continue;
+      const bool idle = rc->curr == rc->idle && rc->fair.empty();
+      outside |= idle || (g.gp_kthread && g.gp_kthread->cpu == c);
+    }
     for (unsigned c : for_each_cpu(&g.qsmask)) {
       const rq* rc = cpu_rq(c);
       innocent |= rc->msm_cur > MULTI_STOP_PREPARE && rc->msm_cur < MULTI_STOP_EXIT && rc->msm_fn == nullptr;

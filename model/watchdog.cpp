@@ -79,7 +79,8 @@ static void watchdog_timer_fn(unsigned cpu) {
     return;
   }
   if (now > w.report_ts + 2 * (k.cfg.watchdog_thresh.count_ns() / 1'000'000'000)) {
-    const std::int64_t stuck_s = ((now - w.touch_ts) << 30) / 1'000'000'000;
+    // The kernel prints the timestamp difference itself: units of 2^30 ns, which it calls seconds.
+    const std::int64_t stuck_s = now - w.touch_ts;
     task_struct* cur = cpu_rq(cpu)->curr;
     w.report_ts = now;
     k.oracle("soft-lockup", fmt::format("watchdog: BUG: soft lockup - CPU#{} stuck for {}s! [{}:{}]", cpu, stuck_s,

@@ -204,6 +204,54 @@ TEST_CASE("bug zoo B11: RCU stalls blame cpus that only wait in multi_cpu_stop (
   }}, 2);
 }
 
+TEST_CASE("I-RCU-3: a waiter is not blamed when the grace-period kthread starves behind another stopper (cpus=4)") {
+  // The spec applies the progress half only when the GP kthread can run outside the operation.
+  // cpu b waits in stop_two_cpus(a, b) from before the grace period, so only an FQS scan can see
+  // its momentary EQSs. The GP kthread starts that GP on cpu g; then stop_one_cpu(g) runs a 25 s
+  // callback there. With the fourth cpu busy too, the kthread's timer wake-up stays on g and it
+  // starves, in the kernel as well: the stall is real (rcu-stall), and blaming b as B11 does would
+  // be a false I-RCU-3. With the fourth cpu idle, the wake-up lands there and the GP completes.
+  for (const bool fourth_busy : {true, false}) {
+    CAPTURE(fourth_busy);
+    SimFixture t({.max_time = 40_s});
+    t.k().cfg.detectors_stop_run = false;
+    std::uint64_t gp_seq_before = 0, gp_seq_at_stop = 0;
+    unsigned gp_cpu_at_stop = 99, g = 99;
+    const auto r = t.run([&] {
+      schedule_timeout_uninterruptible(1_ms);
+      g = kernel().rcu->gp_kthread->cpu;
+      std::vector<unsigned> others;
+      for (unsigned c = 0; c < 4; ++c)
+        if (c != g) others.push_back(c);
+      const unsigned a = others[0], b = others[1], d = others[2];
+      const auto spin_25s = cpu_stop_fn_t([](void*) { busy_loop(25_s, true); return 0; }, "spin_25s_touching");
+      std::vector<task_struct*> ts;
+      ts.push_back(spawn_on(a, [=] { stop_two_cpus(a, b, spin_25s, nullptr); }));
+      if (fourth_busy) ts.push_back(spawn_on(d, [] { busy_loop(30_s, true); }));
+      ts.push_back(spawn_on(g, [&, spin_25s] {
+        schedule_timeout_uninterruptible(1_ms);
+        gp_seq_before = kernel().rcu->gp_seq;
+        call_rcu([] {});  // the GP starts with b already waiting
+        schedule_timeout_uninterruptible(1_ms);
+        gp_seq_at_stop = kernel().rcu->gp_seq;
+        gp_cpu_at_stop = kernel().rcu->gp_kthread->cpu;
+        stop_one_cpu(g, spin_25s, nullptr);
+      }));
+      join_all(ts);
+    });
+    CHECK_PASSED(t, r);
+    CHECK(gp_seq_at_stop == gp_seq_before + 1);  // a GP is in progress when g's stopper takes over
+    int stalls = 0;
+    for (const auto& rep : t.k().reports) stalls += rep.kind == "rcu-stall" ? 1 : 0;
+    if (fourth_busy) {
+      CHECK(gp_cpu_at_stop == g);  // no idle cpu to go to: the kthread stays where the stopper takes over
+      CHECK(stalls >= 1);
+    } else {
+      CHECK(stalls == 0);
+    }
+  }
+}
+
 TEST_CASE("bug zoo B12: rcu_momentary_eqs() with irqs enabled (cpus=2)") {
   check_bug("B12", {.body = [] { stop_machine(nop, nullptr, nullptr); }}, 2);
 }
