@@ -838,3 +838,148 @@ TEST_CASE("oracle BUG: fires when stop_machine_from_inactive_cpu is called on an
   t.run([&] { stop_machine_from_inactive_cpu(counting_fn(calls), nullptr, nullptr); });
   CHECK_MESSAGE(t.failure_kind() == "BUG", t.failure_text());
 }
+
+// ---------------------------------------------------------------------------------------------
+// hotplug (spec §6.3), lockdep's read recursion and the BUGs of state removal
+
+TEST_CASE("oracle I-HP-1: fires when an online cpu is missing from the present mask (cpus=3)") {
+  SimFixture t({.cpus = 3});
+  t.run([] {
+    cpumask_clear_cpu(2, &kernel().cpu_present_mask);  // hand-built: online but not present
+    cpu_down(1);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-1", t.failure_text());
+}
+
+TEST_CASE("oracle I-HP-3: fires when an ONLINE-section callback leaves irqs off for the next one (cpus=2)") {
+  for (const bool broken : {true, false}) {
+    CAPTURE(broken);
+    SimFixture t({.cpus = 2});
+    const auto r = t.run([broken] {
+      // Dynamic states are numbered in install order, so "leak" runs first on the way up.
+      cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "test:leak", [broken](unsigned) {
+        if (broken) local_irq_disable();
+        return 0;
+      }, {});
+      cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "test:next", [](unsigned) { return 0; }, {});
+      cpu_down(1);
+      cpu_up(1);
+    });
+    if (broken) CHECK_MESSAGE(t.failure_kind() == "I-HP-3", t.failure_text());
+    else CHECK_PASSED(t, r);
+  }
+}
+
+TEST_CASE("oracle I-HP-4: fires when a startup runs below the last state of its pass (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  t.run([] {
+    // Hand-built, from inside the pass: the first startup makes the pass look as if it had
+    // reached CPUHP_ONLINE already, so the next startup is out of order.
+    cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "test:skew", [](unsigned cpu) {
+      kernel().cpu->last_invoked[cpu] = CPUHP_ONLINE;
+      return 0;
+    }, {});
+    cpuhp_setup_state_nocalls(CPUHP_AP_ONLINE_DYN, "test:next", [](unsigned) { return 0; }, {});
+    cpu_down(1);
+    cpu_up(1);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-4", t.failure_text());
+}
+
+TEST_CASE("oracle I-HP-5: fires when a hotplug operation starts while another is in flight (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  t.run([] {
+    ++kernel().cpu->ops_in_flight;  // hand-built: an operation that never ended
+    cpu_down(1);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-5", t.failure_text());
+}
+
+TEST_CASE("oracle I-HP-6: fires when a DYING callback marks the dying cpu online again (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  t.run([] {
+    cpuhp_setup_state_nocalls(CPUHP_AP_CACHECTRL_STARTING, "test:revive", [](unsigned) { return 0; }, [](unsigned cpu) {
+      set_cpu_online(cpu, true);
+      return 0;
+    });
+    cpu_down(1);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-6", t.failure_text());
+}
+
+TEST_CASE("oracle I-HP-7: fires when cpu_down leaves the dead cpu's cpuhp thread unparked (cpus=2)") {
+  for (const bool broken : {true, false}) {
+    CAPTURE(broken);
+    SimFixture t({.cpus = 2});
+    const auto r = t.run([broken] {
+      // A BP teardown runs after the CPU died and its threads parked.
+      cpuhp_setup_state_nocalls(CPUHP_BP_PREPARE_DYN, "test:unpark", [](unsigned) { return 0; }, [broken](unsigned cpu) {
+        if (broken) kthread_unpark(kernel().cpu->st[cpu].thread);
+        return 0;
+      });
+      cpu_down(1);
+    });
+    if (broken) {
+      CHECK_MESSAGE(t.failure_kind() == "I-HP-7", t.failure_text());
+      CHECK(t.failure_text().find("running: cpuhp/1") != std::string::npos);
+    } else {
+      CHECK_PASSED(t, r);
+    }
+  }
+}
+
+TEST_CASE("oracle I-HP-9: fires when stop_machine runs while a hotplug operation is in flight (cpus=2)") {
+  SimFixture t({.cpus = 2});
+  int calls = 0;
+  t.run([&] {
+    ++kernel().cpu->ops_in_flight;  // hand-built: a hotplug writer that is not this caller
+    stop_machine(counting_fn(calls), nullptr, nullptr);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-9", t.failure_text());
+}
+
+TEST_CASE("oracle lockdep: fires when cpus_read_lock is taken twice (a non-recursive read, cpus=2)") {
+  SimFixture t({.cpus = 2});
+  t.run([] {
+    cpus_read_lock();
+    cpus_read_lock();
+    cpus_read_unlock();
+    cpus_read_unlock();
+  });
+  CHECK_MESSAGE(t.failure_kind() == "lockdep", t.failure_text());
+  CHECK(t.failure_text().find("possible recursive locking detected") != std::string::npos);
+}
+
+TEST_CASE("oracle BUG: fires when a teardown fails while its state is removed (cpus=2)") {
+  for (const bool instance : {false, true}) {
+    CAPTURE(instance);
+    SimFixture t({.cpus = 2});
+    static hlist_node node;
+    t.run([instance] {
+      if (!instance) {
+        const int s = cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "test:stuck", [](unsigned) { return 0; },
+                                        [](unsigned) { return -EIO; });
+        REQUIRE(s >= CPUHP_AP_ONLINE_DYN);
+        cpuhp_remove_state(s);
+      } else {
+        const int s = cpuhp_setup_state_multi(CPUHP_AP_ONLINE_DYN, "test:stuck_multi",
+                                              [](unsigned, hlist_node*) { return 0; },
+                                              [](unsigned, hlist_node*) { return -EIO; });
+        REQUIRE(s >= CPUHP_AP_ONLINE_DYN);
+        REQUIRE(cpuhp_state_add_instance(s, &node) == 0);
+        cpuhp_state_remove_instance(s, &node);
+      }
+    });
+    CHECK_MESSAGE(t.failure_kind() == "BUG", t.failure_text());
+    CHECK(t.failure_text().find("teardown of CPUHP_AP_ONLINE_DYN") != std::string::npos);
+  }
+}
+
+TEST_CASE("oracle BUG: remove_instance of an invalid state returns -EINVAL after its BUG (cpus=1)") {
+  SimFixture t({.cpus = 1});
+  static hlist_node node;
+  int ret = 0;
+  t.run([&] { ret = cpuhp_state_remove_instance(CPUHP_ONLINE + 5, &node); });
+  CHECK_MESSAGE(t.failure_kind() == "BUG", t.failure_text());
+  CHECK(ret == -EINVAL);
+}
