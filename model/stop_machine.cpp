@@ -74,26 +74,38 @@ static bool is_multi_cpu_stop(const cpu_stop_work* w) {
   return target != nullptr && *target == &multi_cpu_stop;
 }
 
+// Where a multi-CPU stop stands in a CPU's execution order: 0 if its stopper is inside it now,
+// then 1, 2, ... through the queue; -1 if it is in neither.
+static std::ptrdiff_t order_on(const cpu_stopper& s, const multi_stop_data* md) {
+  if (s.running_msdata == md) return 0;
+  const auto it = std::find_if(s.works.begin(), s.works.end(), [&](auto* w) { return w->arg == md; });
+  return it == s.works.end() ? -1 : 1 + (it - s.works.begin());
+}
+
 // I-SM-13: two multi-CPU operations sharing CPUs x and y are queued in the same order on both.
+// The one a stopper is running counts as first in its queue: a work queued behind it on x
+// while it waits for y, where the new one runs or is ahead, is the same deadlock.
 static void check_queue_order(unsigned x, const cpu_stop_work* work) {
   auto* md = static_cast<multi_stop_data*>(work->arg);
   if (!is_multi_cpu_stop(work) || md == nullptr) return;
   auto& g = G();
   auto& mine = g.op_cpus[md->id];
-  for (const cpu_stop_work* ahead : g.stoppers[x].works) {
-    if (ahead == work || !is_multi_cpu_stop(ahead)) continue;
-    const auto* other = static_cast<multi_stop_data*>(ahead->arg);
+  auto check_against = [&](const multi_stop_data* other) {
     for (unsigned y : mine) {
-      const auto& q = g.stoppers[y].works;
-      auto pa = std::find_if(q.begin(), q.end(), [&](auto* w) { return w->arg == md; });
-      auto pb = std::find_if(q.begin(), q.end(), [&](auto* w) { return w->arg == other; });
-      if (pa != q.end() && pb != q.end() && pa < pb)
+      const std::ptrdiff_t pa = order_on(g.stoppers[y], md), pb = order_on(g.stoppers[y], other);
+      if (pa >= 0 && pb >= 0 && pa < pb)
         kernel().oracle("I-SM-13",
                         fmt::format("multi-CPU stops #{} and #{} are queued in opposite orders on cpu{} and cpu{}: "
                                     "each stopper waits for the other (deadlock)",
                                     md->id, other->id, x, y),
                         "cpu_stop_queue_work");
     }
+  };
+  if (const multi_stop_data* running = g.stoppers[x].running_msdata; running != nullptr && running != md)
+    check_against(running);
+  for (const cpu_stop_work* ahead : g.stoppers[x].works) {
+    if (ahead == work || !is_multi_cpu_stop(ahead)) continue;
+    check_against(static_cast<const multi_stop_data*>(ahead->arg));
   }
   mine.push_back(x);
 }
@@ -788,7 +800,9 @@ static void cpu_stopper_thread(unsigned cpu) {
     preempt_count_inc();
     const int depth = preempt_count();
     trace_sm("stop.start", "cpu={} fn={} work={}", cpu, fn.name, id);
+    if (is_multi_cpu_stop(work)) stopper->running_msdata = static_cast<const multi_stop_data*>(arg);
     const int ret = fn(arg);
+    stopper->running_msdata = nullptr;  // before the done: its caller may then free the msdata
     note_executed(id, cpu, fn.name);
     if (done) {
       if (ret) done->ret = ret;

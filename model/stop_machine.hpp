@@ -77,6 +77,7 @@ struct cpu_stopper {
   cpu_stop_work stop_work;
   const char* caller = nullptr;
   const char* fn = nullptr;
+  const multi_stop_data* running_msdata = nullptr;  ///< I-SM-13: the multi-CPU stop this stopper is inside
   bool wake_q_pending = false;  ///< B5, B6 models only: the stopper sits in some task's wake_q
   int wakes_in_flight = 0;      ///< oracle, B6: a wake_up_q() took it off its wake_q and is waking it
 };

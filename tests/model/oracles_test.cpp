@@ -450,6 +450,43 @@ TEST_CASE("oracle I-SM-13: fires when two multi-CPU stops are queued in opposite
   CHECK_MESSAGE(t.failure_kind() == "I-SM-13", t.failure_text());
 }
 
+TEST_CASE("oracle I-SM-13: fires when a stop is queued behind one its stopper already runs, ahead of it elsewhere (cpus=3)") {
+  // Broken input: hand-built A is taken off cpu1's queue and runs there (waiting in
+  // multi_cpu_stop for its second participant); then B is queued on cpu1 behind it, and on cpu2,
+  // still busy, B goes ahead of A. A running counts as first on cpu1: the orders are opposite.
+  // The operations outlive the machine: its stoppers still hold them when the body returns.
+  multi_stop_data a, b;
+  cpu_stop_work a1, a2, b1, b2;
+  SimFixture t({.cpus = 3});
+  t.run([&] {
+    bool s2 = false;
+    block_cpu(2, ms(20), s2);
+    sleep_until([&] { return s2; });
+    for (auto [md, id] : {std::pair{&a, 7101}, std::pair{&b, 7102}}) {
+      // What set_state_initial() does: two participants, in PREPARE, acks reset for it.
+      md->id = static_cast<std::uint64_t>(id);
+      md->num_threads = 2;
+      md->last_ack.assign(kernel().nr_cpu_ids, MULTI_STOP_NONE);
+      md->participants = cpumask(kernel().nr_cpu_ids);
+      md->thread_ack.counter.set_quiet(2);
+      md->ack_reset_for = MULTI_STOP_PREPARE;
+      md->state.set_quiet(MULTI_STOP_PREPARE);
+    }
+    for (auto [w, md] : {std::pair{&a1, &a}, std::pair{&a2, &a}, std::pair{&b1, &b}, std::pair{&b2, &b}}) {
+      w->fn = cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop");
+      w->arg = md;
+      w->caller = "oracle_test";
+    }
+    cpu_stop_queue_work(1, &a1);
+    schedule_timeout_uninterruptible(ms(1));  // cpu1's stopper takes A and waits in it
+    REQUIRE(stopper_of(1)->works.empty());
+    cpu_stop_queue_work(1, &b1);
+    cpu_stop_queue_work(2, &b2);
+    cpu_stop_queue_work(2, &a2);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-SM-13", t.failure_text());
+}
+
 TEST_CASE("oracle I-SM-13: fires with knob queue_order_inverted (stop_machine racing stop_two_cpus, random, cpus=4)"
           * doctest::skip()) {
   // Skipped: the knob cannot reach I-SM-13. stop_two_cpus appends both works under both stopper
