@@ -13,7 +13,7 @@ const std::vector<bug_knob>& bug_registry() {
        "stop_machine: Fix deadlock between multiple stop_two_cpus() (v4.2)", "soft-lockup|I-SM-13|rcu-stall",
        [](Knobs& k) { k.b2_separate_locks = true; }},
       {"B3", "a stopper wake-up under the stopper locks waits for a CPU whose idle balance waits for those locks",
-       "0b26351b910f stop_machine, sched: Fix migrate_swap() vs. active_balance() deadlock (v4.17)", "hard-lockup",
+       "0b26351b910f stop_machine, sched: Fix migrate_swap() vs. active_balance() deadlock (v4.17)", "W1|hard-lockup",
        [](Knobs& k) { k.b3_wake_under_stopper_lock = true; }},
       {"B4", "the first woken stopper preempts the waker before the second wake-up",
        "9fb8d5dc4b64 stop_machine: Disable preemption when waking two stopper threads (v4.18)",

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
+
 namespace model {
 
 
@@ -366,6 +368,20 @@ static void ttwu_queue_wakelist(task_struct* p) {
 
 // try_to_wake_up(): the state check and enqueue are one atomic step in the model, as under the
 // task's pi_lock in the kernel; the target CPU takes the preemption at its next preemption point.
+// W1 (spec §1.7): no wake-up while holding a stopper lock. The wake-up may wait for the wakee
+// to finish switching out on its CPU, whose scheduler may in turn want that stopper lock (B3):
+// reported at the wake-up itself, whether or not the interleaving that deadlocks comes.
+static void check_no_wake_under_stopper_lock(const task_struct* p) {
+  auto& k = kernel();
+  if (!k.sim.in_fiber()) return;
+  for (const held_lock& h : current->held_locks)
+    if (std::strcmp(h.cls, "cpu_stopper.lock") == 0) {
+      k.oracle("W1", fmt::format("{} wakes {} while holding a cpu_stopper.lock", current->comm, p->comm),
+               fmt::format("wake:{}", p->comm));
+      return;
+    }
+}
+
 static int try_to_wake_up(task_struct* p, unsigned state) {
   auto& k = kernel();
   k.sim.point(sim::PointKind::Lock);
@@ -373,6 +389,7 @@ static int try_to_wake_up(task_struct* p, unsigned state) {
   // but has not reached schedule() yet is still on the run queue: it just becomes RUNNING again
   // and its schedule() returns at once (no lost wake-up).
   if (!(p->state & state)) return 0;
+  check_no_wake_under_stopper_lock(p);
   if (k.knobs.b6_deferred_stopper_wake && p->sched_class == sched_class_id::stop && !p->on_rq && k.sim.in_fiber() &&
       k.sim.this_lane() != p->cpu) {
     ttwu_queue_wakelist(p);
