@@ -314,6 +314,22 @@ void cond_resched() {
 // run queue and its CPU is told to reschedule.
 static void ttwu_do_activate(task_struct* p) {
   auto& k = kernel();
+  // select_task_rq() -> is_cpu_allowed(): no task may be placed on a CPU that is not online.
+  // A task that slept there while it went down (a parked per-CPU thread woken by kthread_stop,
+  // a task whose CPU died under it) goes to select_fallback_rq()'s CPU, the first active one.
+  // SIM: two exceptions. A thread woken to park (creation, kthread_park) parks on its offline
+  // CPU, where the kernel's would park on a fallback CPU until kthread_unpark rebinds it. A task
+  // that never ran yet starts on the offline CPU it was created on: that is how a test or a
+  // scenario action stands in for code an AP runs before it is online (an inactive CPU).
+  if (!cpu_online(p->cpu) && p->nvcsw > 0 && p != cpu_rq(p->cpu)->idle &&
+      !(p->kt && (p->kt->flags & KTHREAD_SHOULD_PARK))) {
+    const unsigned dest = select_fallback_rq(p->cpu);
+    if (dest < k.nr_cpu_ids) {
+      k.sim.trace().event("sched", sim::Level::Info, "sched.fallback", "pid={} comm={} from={} to={}", p->pid, p->comm,
+                          p->cpu, dest);
+      p->cpu = dest;
+    }
+  }
   // select_task_rq(): an unbound task that is not queued goes to an idle active CPU if its own is busy.
   // Else the waker's CPU, unless a stop-class task holds it (wake-affine).
   if (p->unbound && !p->on_rq && !p->on_cpu.peek() && cpu_rq(p->cpu)->curr != cpu_rq(p->cpu)->idle) {

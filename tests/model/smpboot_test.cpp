@@ -34,7 +34,7 @@ struct recording_desc {
   smp_hotplug_thread ht;
   std::deque<sim::Watched<int>> pending;  // thread_fn requested on cpu
   std::vector<int> creates, setups, fns, parks, unparks, cleanups;
-  std::vector<int> cleanup_online;
+  std::vector<int> cleanup_online, cleanup_ran_on;
   std::vector<std::string>* order = nullptr;  // shared log of park/unpark callbacks
   task_struct* registrar = nullptr;           // the task expected to run create()
   completion fn_done{"test.fn_done"};
@@ -43,7 +43,7 @@ struct recording_desc {
 
   recording_desc(std::string n, unsigned cpus, bool selfparking = false)
       : name(std::move(n)), nr(cpus), creates(cpus), setups(cpus), fns(cpus), parks(cpus), unparks(cpus),
-        cleanups(cpus), cleanup_online(cpus, -1) {
+        cleanups(cpus), cleanup_online(cpus, -1), cleanup_ran_on(cpus, -1) {
     for (unsigned c = 0; c < cpus; ++c) pending.emplace_back(0, "test.pending");
     ht.store = &store;
     ht.selfparking = selfparking;
@@ -77,6 +77,7 @@ struct recording_desc {
       if (store[cpu] != static_cast<task_struct*>(current)) ++bad_context;
       ++cleanups[cpu];
       cleanup_online[cpu] = online ? 1 : 0;
+      cleanup_ran_on[cpu] = static_cast<int>(smp_processor_id());
     };
     ht.park = [this](unsigned cpu) {
       in_thread(cpu, "park");
@@ -292,6 +293,27 @@ TEST_CASE("smpboot unregister: cleanup runs iff setup ran (selfparking, only cpu
   CHECK(s.cleanups[1] == 1);
   CHECK(s.cleanup_online[1] == 1);
   CHECK(s.fns[0] == 0);
+  CHECK(s.bad_context == 0);
+}
+
+TEST_CASE("smpboot unregister: an offline cpu's thread is stopped on an online cpu, where cleanup gets online=false (cpus=3)") {
+  // kthread_stop unparks the thread bound to its dead CPU; the wake-up cannot place it there
+  // (select_task_rq -> select_fallback_rq), so cleanup runs on another CPU (spec §6.2 I-SB-2).
+  recording_desc s("desc", 3);
+  SimFixture t({.cpus = 3});
+  const auto r = t.run([&] {
+    s.registrar = current;
+    REQUIRE(smpboot_register_percpu_thread(&s.ht) == 0);
+    s.kick_and_wait(1);
+    REQUIRE(cpu_down(1) == 0);
+    smpboot_unregister_percpu_thread(&s.ht);
+    CHECK(!cpu_online(1));
+  });
+  CHECK_PASSED(t, r);
+  CHECK(s.cleanups[1] == 1);
+  CHECK(s.cleanup_online[1] == 0);
+  CHECK(s.cleanup_ran_on[1] != 1);
+  CHECK(s.cleanup_ran_on[1] >= 0);
   CHECK(s.bad_context == 0);
 }
 
