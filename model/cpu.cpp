@@ -139,10 +139,12 @@ static bool cpuhp_step_empty(bool bringup, const cpuhp_step* step) {
   return bringup ? !step->has_startup() : !step->has_teardown();
 }
 
-// I-HP-3: callback context. Install-time calls (st->single from cpuhp_issue_call) are exempt.
+// I-HP-3: callback context. Install-time calls (st->single from cpuhp_issue_call) are exempt
+// when the installing task makes them itself (BP states, and AP states before cpuhp/N exists);
+// an AP state installed through cpuhp/N is held to the same context as in an operation.
 static void check_callback_context(unsigned cpu, int state, bool single) {
   auto& k = kernel();
-  if (single || !k.sim.in_fiber()) return;
+  if (!k.sim.in_fiber() || (single && current != cpuhp_state_of(cpu)->thread)) return;
   const unsigned me = smp_processor_id();
   const std::string& name = cpuhp_state_name(state);
   if (cpuhp_is_atomic_state(state)) {

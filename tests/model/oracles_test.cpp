@@ -907,6 +907,20 @@ TEST_CASE("oracle I-HP-3: fires when an ONLINE-section callback leaves irqs off 
   }
 }
 
+TEST_CASE("oracle I-HP-3: fires when an AP state installed through cpuhp/N finds irqs left off there (cpus=2)") {
+  // Install-time calls of AP states run in cpuhp/N, held to the ONLINE-section context like an
+  // operation's: the second install finds the irqs the first one's startup left off on cpu1.
+  SimFixture t({.cpus = 2});
+  t.run([] {
+    cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "test:leak", [](unsigned cpu) {
+      if (cpu == 1) local_irq_disable();
+      return 0;
+    }, {});
+    cpuhp_setup_state(CPUHP_AP_ONLINE_DYN, "test:next", [](unsigned) { return 0; }, {});
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-HP-3", t.failure_text());
+}
+
 TEST_CASE("oracle I-HP-4: fires when a startup runs below the last state of its pass (cpus=2)") {
   SimFixture t({.cpus = 2});
   t.run([] {
