@@ -52,6 +52,7 @@ static void rcu_gp_init() {
   auto& k = kernel();
   ++g.gp_seq;
   g.gp_start = k.sim.now();
+  g.gp_activity = g.gp_start;
   g.next_stall_check = g.gp_start + k.cfg.rcu_cpu_stall_timeout;
   g.qsmask = g.rcu_online;
   for (unsigned c : for_each_cpu(&g.rcu_online)) {
@@ -106,6 +107,7 @@ static int rcu_gp_kthread(void*) {
     rcu_gp_init();
     while (!cpumask_empty(&G().qsmask)) {
       schedule_timeout_uninterruptible(jiffy * 3);
+      G().gp_activity = k.sim.now();  // the FQS loop ran: the kthread is not starved
       // SIM: parked spinners run one loop iteration before the scan looks at them, so a momentary
       // EQS made "every iteration" is visible as it would be in a real spin loop.
       for (unsigned c : for_each_cpu(&G().qsmask)) k.sim.kick(c, k.sim.now());
@@ -166,25 +168,35 @@ void rcu_sched_clock_irq(unsigned cpu) {
   auto& k = kernel();
   auto& g = G();
   rq* r = cpu_rq(cpu);
-  // check_cpu_stall(): a GP older than the timeout, seen from a tick with irqs on.
-  if (gp_in_progress() && k.sim.now() >= g.next_stall_check) {
-    const bool self = cpumask_test_cpu(cpu, &g.qsmask);
+  // check_cpu_stall(): a GP older than the timeout, seen from a tick with irqs on. A CPU that
+  // owes the QS reports itself at once; others wait RCU_STALL_RAT_DELAY (2 jiffies) more, so
+  // the stalled CPU gets to self-report first.
+  const sim::Duration jiffy = sim::Duration::ns(1'000'000'000LL / k.cfg.hz);
+  const bool self = gp_in_progress() && cpumask_test_cpu(cpu, &g.qsmask);
+  if (gp_in_progress() && k.sim.now() >= g.next_stall_check + (self ? sim::Duration{} : jiffy * 2)) {
     std::string cpus;
     for (unsigned c : for_each_cpu(&g.qsmask)) cpus += fmt::format(" {}", c);
     const auto age_s = (k.sim.now() - g.gp_start).count_ns() / 1'000'000'000;
     ++g.stalls;
-    g.next_stall_check = k.sim.now() + k.cfg.rcu_cpu_stall_timeout * 3;
+    g.next_stall_check = k.sim.now() + k.cfg.rcu_cpu_stall_timeout * 3 + jiffy * 3;
+    // The kthread counts as starved when it has not run for more than 2 s (2 * HZ jiffies).
+    const sim::Duration idle_for = k.sim.now() - g.gp_activity;
+    const std::string starved =
+        idle_for > sim::Duration::ns(2'000'000'000)
+            ? fmt::format("; rcu_sched kthread starved for {} jiffies on cpu{}", idle_for.count_ns() / jiffy.count_ns(),
+                          g.gp_kthread ? g.gp_kthread->cpu : 0)
+            : std::string();
     std::string msg;
     if (self)
-      msg = fmt::format("rcu: INFO: rcu_sched self-detected stall on CPU {} (GP {} age {}s; waiting on{})", cpu,
-                        g.gp_seq, age_s, cpus);
+      msg = fmt::format("rcu: INFO: rcu_sched self-detected stall on CPU {} (GP {} age {}s; waiting on{}){}", cpu,
+                        g.gp_seq, age_s, cpus, starved);
     else if (!cpus.empty())
-      msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{{} }} (detected by {}, GP {} age {}s)",
-                        cpus, cpu, g.gp_seq, age_s);
+      msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{{} }} (detected by {}, GP {} age {}s){}",
+                        cpus, cpu, g.gp_seq, age_s, starved);
     else
       msg = fmt::format("rcu: INFO: rcu_sched detected stalls on CPUs/tasks: {{ }} (detected by {}, GP {} age {}s); "
-                        "All QSes seen, rcu_sched kthread starved on cpu{}",
-                        cpu, g.gp_seq, age_s, g.gp_kthread ? g.gp_kthread->cpu : 0);
+                        "All QSes seen{}",
+                        cpu, g.gp_seq, age_s, starved);
     // I-RCU-3 (progress): CPUs that only wait in multi_cpu_stop past PREPARE make momentary EQSs,
     // so the GP must not be blocked by them (B11) provided its kthread, which runs the FQS scans
     // that see those EQSs, can run outside the operation: on its own CPU, which no stopper holds,

@@ -34,6 +34,7 @@ struct rcu_globals {
   std::vector<std::deque<std::function<void()>>> done;  ///< ready, per CPU (ksoftirqd only)
   task_struct* gp_kthread = nullptr;
   sim::Time next_stall_check;
+  sim::Time gp_activity;  ///< the GP kthread's last sign of life (GP start, an FQS round)
   std::uint64_t gps_completed = 0;
   int stalls = 0;
 };
