@@ -34,7 +34,7 @@ const std::vector<bug_knob>& bug_registry() {
        "stop_machine: Ensure that a queued callback will be called before cpu_stop_park() (v4.4)", "I-SM-8",
        [](Knobs& k) { k.b9_park_discards = true; }},
       {"B10", "parking signals the queued works done but leaves them on the stopper's list",
-       "stop_machine: Remove cpu_stop_work's from list in cpu_stop_park() (v4.4)", "I-SM-9|I-SM-8",
+       "stop_machine: Remove cpu_stop_work's from list in cpu_stop_park() (v4.4)", "I-SM-9|I-SM-8|W1",
        [](Knobs& k) { k.b10_park_leaves_linked = true; }},
       {"B11", "RCU stall warnings blame CPUs that only wait in multi_cpu_stop",
        "366237e7b083 stop_machine: Provide RCU quiescent state in multi_cpu_stop() (v5.5)", "I-RCU-3",

@@ -139,9 +139,9 @@ static bool cpuhp_step_empty(bool bringup, const cpuhp_step* step) {
   return bringup ? !step->has_startup() : !step->has_teardown();
 }
 
-// I-HP-3: callback context. Install-time calls (st->single from cpuhp_issue_call) are exempt
-// when the installing task makes them itself (BP states, and AP states before cpuhp/N exists);
-// an AP state installed through cpuhp/N is held to the same context as in an operation.
+// I-HP-3: callback context. Install-time calls of BP states (st->single, made by the installing
+// task itself) are exempt; an AP state installed through cpuhp/N is held to the same context as
+// in an operation. (Installs before cpuhp/N exists happen at boot, on the boot CPU's own state.)
 static void check_callback_context(unsigned cpu, int state, bool single) {
   auto& k = kernel();
   if (!k.sim.in_fiber() || (single && current != cpuhp_state_of(cpu)->thread)) return;

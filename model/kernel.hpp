@@ -164,6 +164,7 @@ struct Knobs {
   bool b15_in_progress_late = false;     ///< B15: stop_cpus_in_progress set after the first queue, cleared early
   bool b16_stale_state = false;          ///< B16: a participant may latch a stale msdata->state
   bool b21_park_smpboot_early = false;   ///< B21: smpboot threads park before sched_cpu_deactivate's synchronize_rcu
+  bool w1_unchecked = false;             ///< no W1 check at wake-ups: lets B3's wake-up under the locks deadlock
 };
 
 struct KernelConfig {

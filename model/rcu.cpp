@@ -181,8 +181,9 @@ void rcu_sched_clock_irq(unsigned cpu) {
     g.next_stall_check = k.sim.now() + k.cfg.rcu_cpu_stall_timeout * 3 + jiffy * 3;
     // The kthread counts as starved when it has not run for more than 2 s (2 * HZ jiffies).
     const sim::Duration idle_for = k.sim.now() - g.gp_activity;
+    const bool kthread_starved = idle_for > sim::Duration::ns(2'000'000'000);
     const std::string starved =
-        idle_for > sim::Duration::ns(2'000'000'000)
+        kthread_starved
             ? fmt::format("; rcu_sched kthread starved for {} jiffies on cpu{}", idle_for.count_ns() / jiffy.count_ns(),
                           g.gp_kthread ? g.gp_kthread->cpu : 0)
             : std::string();
@@ -198,23 +199,18 @@ void rcu_sched_clock_irq(unsigned cpu) {
                         "All QSes seen{}",
                         cpu, g.gp_seq, age_s, starved);
     // I-RCU-3 (progress): CPUs that only wait in multi_cpu_stop past PREPARE make momentary EQSs,
-    // so the GP must not be blocked by them (B11) provided its kthread, which runs the FQS scans
-    // that see those EQSs, can run outside the operation: on its own CPU, which no stopper holds,
-    // or on an idle one, where its next wake-up lands (ttwu_do_activate). A kthread whose CPU a
-    // stopper holds (this operation or another one) while every other CPU is busy starves in the
-    // kernel too, and the stall it causes is a real one, not B11's.
-    bool outside = false, innocent = false;
-    for (unsigned c : for_each_cpu(&k.cpu_online_mask)) {
-      const rq* rc = cpu_rq(c);
-      if (rc->msm_cur >= 0 || rc->curr == rc->stop) continue;
-      const bool idle = rc->curr == rc->idle && rc->fair.empty();
-      outside |= idle || (g.gp_kthread && g.gp_kthread->cpu == c);
-    }
+    // so the GP must not be blocked by them (B11) provided its kthread can run outside the
+    // operation to make the FQS scans that see those EQSs. Whether it could is read from what it
+    // did: a kthread that ran an FQS round in the last 2 s (the kernel's own starvation rule)
+    // should have seen them. A starved one (behind a stopper, this operation or another, or
+    // during a stop_machine of every CPU) causes a real stall, in the kernel too, not B11's.
+    const bool kthread_ran = !kthread_starved;
+    bool innocent = false;
     for (unsigned c : for_each_cpu(&g.qsmask)) {
       const rq* rc = cpu_rq(c);
       innocent |= rc->msm_cur > MULTI_STOP_PREPARE && rc->msm_cur < MULTI_STOP_EXIT && rc->msm_fn == nullptr;
     }
-    const bool blames_waiter = outside && innocent;
+    const bool blames_waiter = kthread_ran && innocent;
     k.oracle(blames_waiter ? "I-RCU-3" : "rcu-stall", blames_waiter ? msg + " (blames a CPU only waiting in multi_cpu_stop)" : msg,
              cpus.empty() && g.gp_kthread ? describe_cpu(g.gp_kthread->cpu) : stall_place(g));
   }

@@ -127,13 +127,32 @@ TEST_CASE("bug zoo B2: three concurrent stop_two_cpus form a cycle (cpus=3)") {
   }}, 80);
 }
 
-TEST_CASE("bug zoo B3: a stopper wake-up under the stopper locks deadlocks with an idle balance (cpus=2)") {
-  // Two migrate_swap-style callers on cpu0; cpu1 idles between stopper works and balances.
-  check_bug("B3", {.setup = [](Kernel& k) { k.cfg.idle_balance = true; }, .body = [] {
-    auto* a = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
-    auto* b = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
-    join_all({a, b});
-  }}, 8);
+// B3's workload: two migrate_swap-style callers on cpu0; cpu1 idles between stopper works.
+void b3_swaps() {
+  auto* a = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+  auto* b = spawn_on(0, [] { repeat(10, [] { stop_two_cpus(0, 1, nop, nullptr); }); });
+  join_all({a, b});
+}
+
+TEST_CASE("bug zoo B3: a stopper wake-up under the stopper locks is reported by the W1 rule (cpus=2)") {
+  // W1 needs no interleaving and no idle balance: the first wake-up under the locks breaks it.
+  check_bug("B3", {.body = b3_swaps}, 1);
+}
+
+TEST_CASE("bug zoo B3: with the W1 check off, the wake-up under the locks deadlocks with an idle balance (cpus=2)") {
+  // What the rule prevents: the waker waits under both locks for migration/1 to finish switching
+  // out, while cpu1, in that schedule(), idle-balances and spins on cpu0's stopper lock.
+  const Workload w{.setup = [](Kernel& k) {
+                     k.cfg.idle_balance = true;
+                     k.knobs.w1_unchecked = true;
+                   },
+                   .body = b3_swaps};
+  std::uint64_t seed = 0;
+  const std::string found = hunt("B3", w, 8, &seed);
+  INFO("found ", found, " at seed ", seed);
+  CHECK(found == "hard-lockup");
+  // Without the knob the same workload passes, W1 check off or not.
+  CHECK(hunt(nullptr, w, 8) == "none");
 }
 
 TEST_CASE("bug zoo B4: the first woken stopper preempts the waker (cpus=2)") {
