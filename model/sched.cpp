@@ -10,8 +10,6 @@
 
 #include <fmt/format.h>
 
-#include <cstring>
-
 namespace model {
 
 
@@ -391,7 +389,7 @@ static void check_no_wake_under_stopper_lock(const task_struct* p) {
   auto& k = kernel();
   if (!k.sim.in_fiber() || k.knobs.w1_unchecked) return;
   for (const held_lock& h : current->held_locks)
-    if (std::strcmp(h.cls, "cpu_stopper.lock") == 0) {
+    if (h.cls == cpu_stopper_lock_class) {
       k.oracle("W1", fmt::format("{} wakes {} while holding a cpu_stopper.lock", current->comm, p->comm),
                fmt::format("wake:{}", p->comm));
       return;

@@ -69,9 +69,13 @@ struct multi_stop_data {
   bool all_online = false;  ///< participants are every online CPU (stop_machine)
 };
 
+/// The stopper locks' lockdep class. One object (an inline variable), so the W1 check can tell a
+/// held stopper lock by the name's address.
+inline constexpr char cpu_stopper_lock_class[] = "cpu_stopper.lock";
+
 struct cpu_stopper {
   task_struct* thread = nullptr;
-  raw_spinlock_t lock{"cpu_stopper.lock"};
+  raw_spinlock_t lock{cpu_stopper_lock_class};
   bool enabled = false;
   fifo<cpu_stop_work*> works;
   cpu_stop_work stop_work;
