@@ -663,6 +663,7 @@ void set_cpu_online(unsigned cpu, bool online) {
   else cpumask_clear_cpu(cpu, &k.cpu_online_mask);
   k.num_online_cpus_.set_quiet(k.num_online_cpus_.peek() + (online ? 1 : -1));
   k.sim.trace().event("cpu", sim::Level::Info, "cpu.online", "cpu={} online={}", cpu, online ? 1 : 0);
+  stop_machine_note_online_change(cpu);
   stop_machine_check_enabled_window(cpu);
 }
 

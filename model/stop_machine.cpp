@@ -480,8 +480,11 @@ int stop_machine_cpuslocked(cpu_stop_fn_t fn, void* data, const cpumask* cpus) {
   const cpumask online_before = k.cpu_online_mask;
   msdata.all_online = true;
   set_state_initial(&msdata);
+  ++G().stop_machine_in_flight;
   const int ret = stop_cpus(&k.cpu_online_mask, cpu_stop_fn_t(multi_cpu_stop, "multi_cpu_stop"), &msdata);
-  // I-SM-11: the online mask did not change during the operation, except the dying CPU's bit.
+  --G().stop_machine_in_flight;
+  // I-SM-11: the online mask did not change during the operation, except the dying CPU's bit
+  // (a change and its undo are caught as they happen, by stop_machine_note_online_change).
   for (unsigned cpu = 0; cpu < k.nr_cpu_ids; ++cpu) {
     if (cpumask_test_cpu(cpu, &online_before) != cpumask_test_cpu(cpu, &k.cpu_online_mask) && !G().dying[cpu])
       k.oracle("I-SM-11", fmt::format("cpu{} changed online state during stop_machine", cpu), "stop_machine_cpuslocked");
@@ -866,6 +869,11 @@ void stop_machine_check_enabled_window(unsigned cpu) {
       !G().dying[cpu])
     k.oracle("I-SM-10", fmt::format("cpu{} is online and past cpuhp_online_idle but its stopper is disabled", cpu),
              "stopper.enabled");
+}
+
+void stop_machine_note_online_change(unsigned cpu) {
+  if (!kernel().sm || G().stop_machine_in_flight == 0 || G().dying[cpu]) return;
+  kernel().oracle("I-SM-11", fmt::format("cpu{} changes online state during stop_machine", cpu), "set_cpu_online");
 }
 
 void stop_machine_park(unsigned cpu) {

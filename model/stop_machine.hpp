@@ -104,6 +104,7 @@ struct stop_machine_globals {
   std::uint64_t next_msdata_id = 1;
   std::vector<stop_work_fate> fates;  ///< every work queued, in order: a work's id is its index + 1
   int stop_cpus_in_flight = 0;
+  int stop_machine_in_flight = 0;  ///< I-SM-11: stop_machine operations over every online CPU under way
   std::vector<bool> dying;
   /// kernel/sched/core.c's per-CPU push_work, the buffer balance_push() queues (kept here, with
   /// the other works, so that the scheduler's header needs no stopper types).
@@ -150,5 +151,8 @@ void stop_machine_final_checks();
 /// Marks `cpu` as the dying CPU inside take_cpu_down (its own online bit may change).
 void stop_machine_note_dying(unsigned cpu, bool dying);
 void stop_machine_check_enabled_window(unsigned cpu);
+/// I-SM-11: called when `cpu`'s online bit flips; only the dying CPU may flip while a
+/// stop_machine over every online CPU is under way.
+void stop_machine_note_online_change(unsigned cpu);
 
 }  // namespace model

@@ -360,6 +360,20 @@ TEST_CASE("oracle I-SM-11: fires when the online mask changes under a running st
   CHECK_MESSAGE(t.failure_kind() == "I-SM-11", t.failure_text());
 }
 
+TEST_CASE("oracle I-SM-11: fires when a cpu goes offline and back under a running stop_machine (cpus=3)") {
+  // The mask is the same before and after: only a check as the bit flips sees it.
+  SimFixture t({.cpus = 3});
+  t.run([] {
+    stop_machine(cpu_stop_fn_t([](void*) {
+      set_cpu_online(2, false);
+      set_cpu_online(2, true);
+      return 0;
+    }, "offline_and_back"), nullptr, nullptr);
+  });
+  CHECK_MESSAGE(t.failure_kind() == "I-SM-11", t.failure_text());
+  CHECK(t.failure_text().find("changes online state") != std::string::npos);
+}
+
 // ---------------------------------------------------------------------------------------------
 // I-SM-12: serialization
 
