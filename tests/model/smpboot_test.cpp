@@ -406,16 +406,17 @@ TEST_CASE("kthread_park: returns 0 only once the thread is TASK_PARKED and off i
   }
 }
 
-TEST_CASE("kthread_park: a second park while SHOULD_PARK is set returns -EBUSY and the thread stays parked (cpus=2)") {
-  SimFixture t({.cpus = 2});
+TEST_CASE("kthread_park: a second park while SHOULD_PARK is set returns -EBUSY, warns once, and the thread stays parked (cpus=2)") {
+  SimFixture t({.cpus = 2, .capture_trace = true});
   int iterations = 0;
-  int first = 1, second = 0;
+  int first = 1, second = 0, third = 0;
   bool still_parked = false;
   const auto r = t.run([&] {
     auto* w = start_worker(1, iterations);
     sleep_until([&] { return iterations > 0; });
     first = kthread_park(w);
     second = kthread_park(w);
+    third = kthread_park(w);
     still_parked = is_parked(w);
     kthread_unpark(w);
     kthread_stop(w);
@@ -423,7 +424,27 @@ TEST_CASE("kthread_park: a second park while SHOULD_PARK is set returns -EBUSY a
   CHECK_PASSED(t, r);
   CHECK(first == 0);
   CHECK(second == -EBUSY);
+  CHECK(third == -EBUSY);
   CHECK(still_parked);
+  // WARN_ON_ONCE: the first -EBUSY warns, the second does not.
+  const std::string tr = t.trace();
+  const auto at = tr.find("kthread.warn site=kthread_park:again");
+  CHECK(at != std::string::npos);
+  CHECK(tr.find("kthread.warn site=kthread_park:again", at + 1) == std::string::npos);
+}
+
+TEST_CASE("kthread_park: parking a thread that has exited returns -ENOSYS with a warning (cpus=2)") {
+  SimFixture t({.cpus = 2, .capture_trace = true});
+  int ret = 0;
+  const auto r = t.run([&] {
+    auto* w = spawn_on(1, [] {});
+    join_all({w});
+    sleep_until([&] { return w->state == TASK_DEAD; });
+    ret = kthread_park(w);
+  });
+  CHECK_PASSED(t, r);
+  CHECK(ret == -ENOSYS);
+  CHECK(t.trace().find("kthread.warn site=kthread_park:exiting") != std::string::npos);
 }
 
 TEST_CASE("kthread_park: a thread parking itself only sets the flag, kthread_parkme then parks it (cpus=2)") {

@@ -319,3 +319,41 @@ TEST_CASE("watchdog buddy: cpus leaving and joining the buddy ring raise no fals
     CHECK(t.k().reports.empty());
   }
 }
+
+TEST_CASE("rcu stall: a cpu that cannot report itself is reported by another 2 jiffies after the timeout, again 3 x timeout + 3 jiffies (+2) later (cpus=3)") {
+  // cpu1 spins with irqs off (no tick, so no self-report and no QS); cpu2 is busy with irqs on
+  // and sees the stall from its ticks (HZ=250: a jiffy is 4 ms, the tick comes every jiffy).
+  SimFixture t({.cpus = 3, .max_time = 20_s});
+  t.k().cfg.rcu_cpu_stall_timeout = 3_s;
+  t.k().cfg.detectors_stop_run = false;
+  sim::Time gp_start;
+  const auto r = t.run([&] {
+    auto* a = spawn_on(1, [] {
+      local_irq_disable();
+      busy_loop(16_s);
+      local_irq_enable();
+    });
+    auto* b = spawn_on(2, [] { busy_loop(16_s, true); });
+    schedule_timeout_uninterruptible(1_ms);
+    call_rcu([] {});
+    schedule_timeout_uninterruptible(1_ms);
+    gp_start = kernel().rcu->gp_start;
+    join_all({a, b});
+  });
+  CHECK_PASSED(t, r);
+  std::vector<Kernel::report> stalls;
+  for (const auto& rep : t.k().reports)
+    if (rep.kind == "rcu-stall") stalls.push_back(rep);
+  REQUIRE(stalls.size() >= 2);
+  const sim::Duration jiffy = 4_ms;
+  const sim::Duration first = stalls[0].time - gp_start, again = stalls[1].time - stalls[0].time;
+  INFO("first ", first.count_ns(), " ns, again ", again.count_ns(), " ns, reports ", stalls.size());
+  CHECK(stalls[0].cpu == 2);
+  CHECK(stalls[0].message.find("detected stalls on CPUs/tasks: { 1 }") != std::string::npos);
+  CHECK(first >= 3_s + jiffy * 2);
+  CHECK(first <= 3_s + jiffy * 3);
+  // The repeat is due 3 x timeout + 3 jiffies later; a CPU that does not owe the QS again waits
+  // the 2 jiffies of RCU_STALL_RAT_DELAY on top.
+  CHECK(again >= 3_s * 3 + jiffy * 5);
+  CHECK(again <= 3_s * 3 + jiffy * 6);
+}
