@@ -748,7 +748,7 @@ static void check_masks() {
                                    cpumask_pr(&k.cpu_online_mask), cpumask_pr(&k.cpu_present_mask)), "masks");
 }
 
-static bool thread_parked(task_struct* t) { return t == nullptr || (t->kt->flags & KTHREAD_SHOULD_PARK); }
+static bool thread_parked(const task_struct* t) { return t == nullptr || (t->kt->flags & KTHREAD_SHOULD_PARK); }
 
 // I-HP-2 / I-HP-7: the end state of an operation that did not fail in a rollback.
 static void check_outcome(unsigned cpu, const char* op, int ret) {
@@ -770,14 +770,13 @@ static void check_outcome(unsigned cpu, const char* op, int ret) {
   const bool online_state = st->state == CPUHP_ONLINE;
   if (!online_state && st->state != CPUHP_OFFLINE) return;
   std::string threads;  // the per-CPU threads in the wrong park state
-  auto want = [&](task_struct* t, const std::string& comm) {
-    if (t != nullptr && thread_parked(t) == online_state) threads += fmt::format(" {}", comm);
+  auto want = [&](const task_struct* t) {
+    if (t != nullptr && thread_parked(t) == online_state) threads += " " + t->comm;
   };
-  want(st->thread, fmt::format("cpuhp/{}", cpu));
-  want(stopper_of(cpu)->thread, fmt::format("migration/{}", cpu));
+  want(st->thread);
+  want(stopper_of(cpu)->thread);
   for (const smp_hotplug_thread* ht : k.sb->hotplug_threads)
-    if (ht->store != nullptr && cpu < ht->store->size() && (*ht->store)[cpu] != nullptr && !ht->selfparking)
-      want((*ht->store)[cpu], (*ht->store)[cpu]->comm);
+    if (ht->store != nullptr && cpu < ht->store->size() && !ht->selfparking) want((*ht->store)[cpu]);
   const bool rcu_waits = k.rcu ? cpumask_test_cpu(cpu, &k.rcu->rcu_online) : online_state;
   if (online_state) {
     if (!cpu_online(cpu) || !cpu_active(cpu) || !stopper_of(cpu)->enabled || !threads.empty() || !rcu_waits)

@@ -204,13 +204,12 @@ void rcu_sched_clock_irq(unsigned cpu) {
     // did: a kthread that ran an FQS round in the last 2 s (the kernel's own starvation rule)
     // should have seen them. A starved one (behind a stopper, this operation or another, or
     // during a stop_machine of every CPU) causes a real stall, in the kernel too, not B11's.
-    const bool kthread_ran = !kthread_starved;
     bool innocent = false;
     for (unsigned c : for_each_cpu(&g.qsmask)) {
       const rq* rc = cpu_rq(c);
       innocent |= rc->msm_cur > MULTI_STOP_PREPARE && rc->msm_cur < MULTI_STOP_EXIT && rc->msm_fn == nullptr;
     }
-    const bool blames_waiter = kthread_ran && innocent;
+    const bool blames_waiter = !kthread_starved && innocent;
     k.oracle(blames_waiter ? "I-RCU-3" : "rcu-stall", blames_waiter ? msg + " (blames a CPU only waiting in multi_cpu_stop)" : msg,
              cpus.empty() && g.gp_kthread ? describe_cpu(g.gp_kthread->cpu) : stall_place(g));
   }
