@@ -448,7 +448,7 @@ void evaluate(const Scenario& sc, RunState& st, model::Kernel& k, RunReport& rep
     rep.cpus.push_back(cs);
   }
   for (auto& ring : st.tail) rep.tail.emplace_back(ring.begin(), ring.end());
-  rep.choices = k.sim.chooser().log();
+  rep.choices = k.sim.chooser().take_log();  // the run is over: nothing logs a choice after this
 
   rep.failed = r.failure.has_value() || r.outcome != sim::Outcome::Completed;
   const std::string kind = r.failure ? r.failure->kind : std::string(sim::to_string(r.outcome));
@@ -521,7 +521,7 @@ RunReport run_scenario(const Scenario& sc, const RunOptions& o, const std::funct
   const model::KernelConfig kc = kernel_config(sc, o, rep);
 
   RunState st(sc, o);  // outlives the kernel: the kernel holds pointers into it
-  st.tail.resize(sc.cpus + 1);
+  if (o.tail_lines > 0) st.tail.resize(sc.cpus + 1);  // a campaign keeps no tail: no deque per CPU
   model::Kernel k(kc);
   for (const auto& action : sc.actions) {
     ActionRt& ar = st.acts.emplace_back();

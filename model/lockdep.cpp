@@ -23,7 +23,9 @@ bool Lockdep::Class::is(const char* cls, int sub) const {
 Lockdep::ClassId Lockdep::class_of(const char* cls, int subclass) {
   const auto slot = ((reinterpret_cast<std::uintptr_t>(cls) >> 3) ^ static_cast<std::uintptr_t>(subclass)) % kCacheSlots;
   CacheEntry& e = cache_[slot];
-  if (e.name == cls && classes_[e.id].is(cls, subclass)) return e.id;
+  // A name's address keys its class, as the kernel keys lockdep by a static lock_class_key: lock
+  // names live as long as the kernel (locking.hpp), so an address seen before is that text.
+  if (e.name == cls && classes_[e.id].subclass == subclass) return e.id;
   auto it = std::find_if(classes_.begin(), classes_.end(), [&](const Class& c) { return c.is(cls, subclass); });
   const auto id = static_cast<ClassId>(it - classes_.begin());
   if (it == classes_.end()) {
@@ -88,6 +90,13 @@ void Lockdep::acquire(task_struct* t, const char* cls, int subclass, bool raw_sp
 }
 
 void Lockdep::release(task_struct* t, const char* cls, int subclass) {
+  // Nearly always the lock was taken under the same name pointer: no class lookup needed.
+  for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it) {
+    if (it->cls == cls && it->subclass == subclass) {
+      t->held_locks.erase(std::next(it).base());
+      return;
+    }
+  }
   const ClassId id = class_of(cls, subclass);
   for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it) {
     if (it->id == id) {

@@ -2,6 +2,8 @@
 // include/linux/{spinlock,mutex,completion,atomic,percpu-rwsem}.h and kernel/sched/completion.c.
 // Every lock operation and atomic is an interleaving point at granularity "locks"; spinning on
 // a held lock parks in cpu_relax() until the lock word is written. Lock classes feed lockdep.
+// A lock's name is its lockdep class and must live as long as the kernel (a string literal, as
+// the kernel's lock_class_key is a static object): lockdep caches classes by the name's address.
 // SIM: raw_spin_lock_irqsave takes `flags` by reference (the kernel's is a macro on an lvalue).
 #pragma once
 

@@ -168,6 +168,8 @@ class Chooser {
   /// that follows is).
   bool stall_picked() { return policy_->stall_picked(); }
   const ChoiceLog& log() const { return log_; }
+  /// The log, moved out at the end of a run (the chooser makes no further choices after).
+  ChoiceLog take_log() { return std::move(log_); }
   SchedPolicy& policy() { return *policy_; }
 
  private:
