@@ -11,6 +11,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config
   libboost-context-dev libfmt-dev libspdlog-dev doctest-dev
   libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libmimalloc-dev               # the programs' allocator (CMake option SMPSIM_MIMALLOC)
   clang-14 libclang-rt-14-dev   # the libFuzzer targets (scripts/fuzz.sh)
 )
 
