@@ -408,3 +408,65 @@ TEST_CASE("smt: without SMT the control answers -ENODEV, and any value but on/of
   });
   CHECK_PASSED(t, r);
 }
+
+TEST_CASE("cpuhp warnings: a STARTING callback failing when cpuhp_setup_state runs it on an online cpu warns once and rolls back (cpus=3)") {
+  // cpuhp_thread_fun runs an atomic (STARTING/DYING) state with irqs off; such callbacks must not
+  // fail, so a failure is a WARN_ON_ONCE there, and cpuhp_setup_state still rolls back.
+  SimFixture t({.cpus = 3, .capture_trace = true});
+  std::vector<unsigned> ups, downs;
+  int ret = 0;
+  const auto r = t.run([&] {
+    ret = cpuhp_setup_state(CPUHP_AP_CACHECTRL_STARTING, "test:atomic",
+                            [&](unsigned cpu) { ups.push_back(cpu); return cpu >= 1 ? -EIO : 0; },
+                            [&](unsigned cpu) { downs.push_back(cpu); return 0; });
+    // The second failing call meets the warning already given.
+    const int again = cpuhp_setup_state(CPUHP_AP_CACHECTRL_STARTING, "test:atomic",
+                                        [](unsigned cpu) { return cpu >= 1 ? -EIO : 0; }, {});
+    CHECK(again == -EIO);
+  });
+  CHECK_PASSED(t, r);
+  CHECK(ret == -EIO);
+  CHECK(ups == std::vector<unsigned>{0, 1});
+  CHECK(downs == std::vector<unsigned>{0});
+  const std::string tr = t.trace();
+  const auto at = tr.find("cpuhp.warn site=cpuhp_thread_fun:atomic");
+  REQUIRE(at != std::string::npos);
+  CHECK(tr.find("cpu1: CPUHP_AP_CACHECTRL_STARTING failed (-5)", at) != std::string::npos);
+  CHECK(tr.find("cpuhp.warn site=cpuhp_thread_fun:atomic", at + 1) == std::string::npos);
+}
+
+TEST_CASE("cpuhp warnings: a PREPARE instance failing on cpu_up undoes the instances before it; a good undo swallows the error, a failing one warns and fails cpu_up (cpus=2)") {
+  // On the BP a multi-instance state undoes, in place, the instances it already ran when a later
+  // one fails, and (baseline quirk, spec 3.3) returns the last undo's result: a good undo makes the
+  // state look done, so cpu_up goes on and succeeds; an undo that fails too is warned about
+  // (WARN_ON_ONCE) and its error fails cpu_up, which rolls back. Instances run newest first
+  // (cpuhp_state_add_instance adds at the list's head): b, then a.
+  for (const bool undo_fails : {false, true}) {
+    CAPTURE(undo_fails);
+    SimFixture t({.cpus = 2, .capture_trace = true});
+    static hlist_node a, b;
+    std::vector<std::string> calls;
+    int down = 0, up = 0;
+    const auto r = t.run([&] {
+      down = cpu_down(1);
+      const int s = cpuhp_setup_state_multi(
+          CPUHP_BP_PREPARE_DYN, "test:inst",
+          [&](unsigned, hlist_node* n) { calls.push_back(n == &a ? "up a" : "up b"); return n == &a ? -ENOMEM : 0; },
+          [&, undo_fails](unsigned, hlist_node* n) {
+            calls.push_back(n == &a ? "down a" : "down b");
+            return undo_fails ? -EIO : 0;
+          });
+      REQUIRE(s >= CPUHP_BP_PREPARE_DYN);
+      REQUIRE(cpuhp_state_add_instance_nocalls(s, &a) == 0);
+      REQUIRE(cpuhp_state_add_instance_nocalls(s, &b) == 0);
+      up = cpu_up(1);
+    });
+    CHECK_PASSED(t, r);
+    CHECK(down == 0);
+    CHECK(up == (undo_fails ? -EIO : 0));
+    CHECK(cpumask_test_cpu(1, &t.k().cpu_online_mask) == !undo_fails);
+    REQUIRE(calls.size() >= 3);
+    CHECK(std::vector<std::string>(calls.begin(), calls.begin() + 3) == std::vector<std::string>{"up b", "up a", "down b"});
+    CHECK((t.trace().find("cpuhp.warn site=cpuhp_invoke_callback:undo") != std::string::npos) == undo_fails);
+  }
+}
