@@ -11,6 +11,7 @@
 #include "app/runner.hpp"
 #include "app/scenario.hpp"
 #include "app/trace_tools.hpp"
+#include "app/words.hpp"
 #include "model/bugs.hpp"
 
 #include <CLI/CLI.hpp>
@@ -54,15 +55,6 @@ void add_run_options(CLI::App* c, RunArgs& a) {
   add_trace_options(c, a);
   c->add_option("--artifact", a.artifact,
                 "where to write the repro artifact on failure (default: <scenario>.seed<N>.repro.json)");
-}
-
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-./=:,+@%") ==
-                        std::string::npos)
-    return s;
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
 }
 
 /// Validates the trace and override options into `o`. Returns false (message printed) on bad input.
@@ -454,6 +446,7 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
     if (*diff) return trace_diff(diff_a, diff_b, out, err);
     if (*list) return cmd_list(list_what, out);
     if (*check) return cmd_check(check_files, out, err);
+    search.argv0 = argv0;
     if (auto status = run_search_command(search, out, err)) return *status;
   } catch (const std::exception& e) {
     err << "smpsim: error: " << e.what() << "\n";

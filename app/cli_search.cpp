@@ -1,14 +1,19 @@
-// app/cli_search.cpp — smpsim fuzz / explore / shrink. Exit statuses as for run: 0 nothing found,
-// 1 a failure was found, 2 bad input or usage.
+// app/cli_search.cpp — smpsim fuzz / explore / shrink. Exit statuses: fuzz and explore 0 nothing
+// found, 1 a failure was found; shrink 0 written, 3 the artifact does not replay exactly; 2 bad
+// input or usage everywhere.
 #include "app/cli_search.hpp"
 
 #include "app/artifact.hpp"
 #include "app/fuzz.hpp"
+#include "app/output.hpp"
+#include "app/words.hpp"
 #include "model/bugs.hpp"
 #include "sim/time.hpp"
 
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <iostream>
 
@@ -16,19 +21,24 @@ namespace app {
 
 namespace {
 
-constexpr int kOk = 0, kFound = 1, kUsage = 2;
+constexpr int kOk = 0, kFound = 1, kUsage = 2, kNotReproduced = 3;
+
+/// A decimal count of 1 or more: digits only (no sign, no blanks), within 64 bits.
+bool parse_seed(const std::string& text, std::uint64_t& v) {
+  if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  try {
+    std::size_t used = 0;
+    v = std::stoull(text, &used);
+    return used == text.size() && v >= 1;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 bool parse_range(const std::string& text, std::uint64_t& a, std::uint64_t& b) {
   const auto dots = text.find("..");
   if (dots == std::string::npos) return false;
-  try {
-    std::size_t pa = 0, pb = 0;
-    a = std::stoull(text.substr(0, dots), &pa);
-    b = std::stoull(text.substr(dots + 2), &pb);
-    return pa == dots && pb == text.size() - dots - 2 && a <= b && a >= 1;
-  } catch (const std::exception&) {
-    return false;
-  }
+  return parse_seed(text.substr(0, dots), a) && parse_seed(text.substr(dots + 2), b) && a <= b;
 }
 
 int usage(std::ostream& err, const std::string& msg) {
@@ -47,20 +57,20 @@ bool check_bugs(const std::vector<std::string>& bugs, std::ostream& err) {
 
 int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   FuzzOptions o;
-  int selectors = (s.runs ? 1 : 0) + (s.seeds.empty() ? 0 : 1) + (s.time.empty() ? 0 : 1);
+  int selectors = (s.runs.empty() ? 0 : 1) + (s.seeds.empty() ? 0 : 1) + (s.time.empty() ? 0 : 1);
   if (selectors != 1) return usage(err, "fuzz: give exactly one of --runs N, --seeds A..B or --time DURATION");
-  if (s.runs) {
-    if (*s.runs == 0) return usage(err, "fuzz: --runs must be at least 1");
-    o.seed_last = *s.runs;
+  if (!s.runs.empty()) {
+    if (!parse_seed(s.runs, o.seed_last))
+      return usage(err, fmt::format("fuzz: --runs: expected a whole number of runs, at least 1, got \"{}\"", s.runs));
   } else if (!s.seeds.empty()) {
     if (!parse_range(s.seeds, o.seed_first, o.seed_last))
-      return usage(err, fmt::format("fuzz: --seeds: expected A..B with 1 <= A <= B, got \"{}\"", s.seeds));
+      return usage(err, fmt::format("fuzz: --seeds: expected A..B, whole numbers with 1 <= A <= B < 2^64, got \"{}\"", s.seeds));
   } else {
     sim::Duration d;
     if (!sim::parse_duration(s.time, d) || d <= sim::Duration{})
       return usage(err, fmt::format("fuzz: --time: expected a duration such as 60s, got \"{}\"", s.time));
     o.time_budget_s = static_cast<double>(d.count_ns()) / 1e9;
-    o.seed_last = UINT32_MAX;
+    o.seed_last = UINT64_MAX;  // seeds are taken one at a time until the budget is spent
   }
   const auto st = fuzz_strategy_from_string(s.strategy);
   if (!st) return usage(err, fmt::format("fuzz: --strategy: expected random, pct, swarm, monkey or portfolio, got \"{}\"", s.strategy));
@@ -78,11 +88,13 @@ int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   o.out_dir = s.out_dir;
   o.stop_on_first = s.stop_on_first;
   o.resume = s.resume;
-  o.coverage_file = s.coverage;
   o.progress_tty = isatty(2) != 0;  // SIM-OK: presentation only
+  // An output that cannot be written is bad input: said before the campaign, not after it.
+  if (!s.coverage.empty()) check_writable_target(s.coverage);
   const Scenario sc = load_scenario(s.fuzz_file);
   const FuzzSummary sum = run_campaign(sc, o, err);
-  print_fuzz_table(sum, out);
+  print_fuzz_table(sum, out, s.argv0);
+  if (!s.coverage.empty()) write_coverage(sum, s.coverage);
   return sum.buckets.empty() ? kOk : kFound;
 }
 
@@ -96,26 +108,35 @@ int cmd_explore(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   const Scenario sc = load_scenario(s.explore_file);
   if (sc.cpus > 4) err << fmt::format("smpsim: note: {} has {} CPUs; exhaustive exploration is meant for 2-4\n", sc.path, sc.cpus);
   const ExploreSummary sum = explore(sc, o, err);
-  out << fmt::format("explore: {} schedules with at most {} preemption(s){}, {} distinct end states, {} failing\n",
-                     sum.schedules, o.preemption_bound, sum.complete ? "" : " (cut at --max-schedules)", sum.end_states,
-                     sum.failures);
+  out << fmt::format("explore: {} with at most {}{}, {}, {} failing\n", plural(sum.schedules, "schedule"),
+                     plural(o.preemption_bound, "preemption"), sum.complete ? "" : " (cut at --max-schedules)",
+                     plural(sum.end_states, "distinct end state"), sum.failures);
   for (const auto& b : sum.buckets)
-    out << fmt::format("  {}  x{}  smpsim replay {}\n", b.signature, b.count, b.artifact);
+    out << fmt::format("  {}  x{}  {} replay {}\n", b.signature, b.count, shell_quote(s.argv0), shell_quote(b.artifact));
   return sum.failures == 0 ? kOk : kFound;
 }
 
 int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   const Artifact in = read_artifact(s.shrink_in);
+  // The output is checked before the replays are spent, not after them.
+  check_writable_target(s.shrink_out);
   Artifact shrunk;
-  const ShrinkSummary sum = shrink_artifact(in, shrunk, err);
+  ShrinkSummary sum;
+  try {
+    sum = shrink_artifact(in, shrunk, err, ShrinkOptions{s.shrink_max_runs});
+  } catch (const ShrinkNotReproduced& e) {
+    err << fmt::format("smpsim: {}: {}\n", s.shrink_in, e.what());
+    return kNotReproduced;
+  }
   write_artifact(s.shrink_out, shrunk);
-  out << fmt::format("shrink: {} ({} runs)\n", in.signature.text(), sum.runs);
+  out << fmt::format("shrink: {} ({}{})\n", in.signature.text(), plural(sum.runs, "run"),
+                     sum.cut ? ", cut at --max-runs: the smallest found so far" : "");
   out << fmt::format("  choices       {:>6} -> {}\n", sum.choices_before, sum.choices_after);
   out << fmt::format("  preemptions   {:>6} -> {}   (non-default scheduling choices)\n", sum.nondefault_before,
                      sum.nondefault_after);
   out << fmt::format("  actions       {:>6} -> {}\n", sum.actions_before, sum.actions_after);
   out << fmt::format("  cpus          {:>6} -> {}\n", sum.cpus_before, sum.cpus_after);
-  out << fmt::format("wrote {}; replay it with: smpsim replay {}\n", s.shrink_out, s.shrink_out);
+  out << fmt::format("wrote {}; replay it with: {} replay {}\n", s.shrink_out, shell_quote(s.argv0), shell_quote(s.shrink_out));
   return kOk;
 }
 
@@ -124,29 +145,38 @@ int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
 void add_search_commands(CLI::App& app, SearchCommands& s) {
   s.fuzz = app.add_subcommand("fuzz", "run a campaign over many seeds; one repro artifact per distinct failure");
   s.fuzz->add_option("file", s.fuzz_file, "scenario file")->required();
-  s.fuzz->add_option("--runs", s.runs, "seeds 1..N");
+  s.fuzz->add_option("--runs", s.runs, "seeds 1..N")->type_name("N");
   s.fuzz->add_option("--seeds", s.seeds, "an inclusive seed range A..B");
   s.fuzz->add_option("--time", s.time, "start runs until this much wall time has passed (e.g. 60s)");
-  s.fuzz->add_option("--jobs", s.jobs, "parallel runs (threads)")->check(CLI::Range(1, 256));
+  s.fuzz->add_option("--jobs", s.jobs, "parallel runs (threads); the results are the same for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   s.fuzz->add_option("--strategy", s.strategy, "random, pct, swarm, monkey or portfolio (round-robin, default)");
-  s.fuzz->add_option("--pct-depth", s.pct_depth, "PCT depth d")->check(CLI::Range(1, 64));
-  s.fuzz->add_option("--bug", s.bugs, "enable a bug knob (repeatable; see `smpsim list bugs`)");
+  s.fuzz->add_option("--pct-depth", s.pct_depth, "PCT depth d (default: the scenario's)")->check(CLI::Range(1, 1000));
+  s.fuzz->add_option("--bug", s.bugs, "enable a bug knob (repeatable; see `smpsim list bugs`)")->allow_extra_args(false);
   s.fuzz->add_option("--out", s.out_dir, "output directory (results.jsonl, artifacts/)");
   s.fuzz->add_option("--shard", s.shard, "I/N: take the seeds with seed % N == I (see docs/scaling.md)");
   s.fuzz->add_flag("--stop-on-first", s.stop_on_first, "stop at the first failure");
-  s.fuzz->add_flag("--resume", s.resume, "skip the seeds already in OUT/results.jsonl");
+  s.fuzz->add_flag("--resume", s.resume, "continue the campaign in --out: skip the seeds already in its results.jsonl");
   s.fuzz->add_option("--coverage", s.coverage, "write reached and never-reached probes as JSON");
 
   s.explore = app.add_subcommand("explore", "visit every schedule with at most B preemptions (small machines)");
   s.explore->add_option("file", s.explore_file, "scenario file")->required();
-  s.explore->add_option("--preemption-bound", s.preemption_bound, "B")->check(CLI::Range(0, 8));
-  s.explore->add_option("--max-schedules", s.max_schedules, "stop after this many schedules");
-  s.explore->add_option("--out", s.explore_out, "output directory for artifacts");
-  s.explore->add_option("--bug", s.explore_bugs, "enable a bug knob (repeatable)");
+  s.explore->add_option("--preemption-bound", s.preemption_bound, "B: at most this many deviations from the default schedule")
+      ->check(CLI::Range(0, 8))
+      ->capture_default_str();
+  s.explore->add_option("--max-schedules", s.max_schedules, "stop after this many schedules")
+      ->check(CLI::Range(std::uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
+  s.explore->add_option("--out", s.explore_out, "output directory for artifacts")->capture_default_str();
+  s.explore->add_option("--bug", s.explore_bugs, "enable a bug knob (repeatable)")->allow_extra_args(false);
 
   s.shrink = app.add_subcommand("shrink", "minimise a failure while keeping its signature");
   s.shrink->add_option("artifact", s.shrink_in, "repro artifact")->required();
   s.shrink->add_option("-o,--output", s.shrink_out, "where to write the shrunk artifact")->required();
+  s.shrink->add_option("--max-runs", s.shrink_max_runs, "replays to spend at most; then the smallest found so far is written")
+      ->check(CLI::Range(std::uint64_t{1}, UINT64_MAX))
+      ->capture_default_str();
 }
 
 std::optional<int> run_search_command(const SearchCommands& s, std::ostream& out, std::ostream& err) {

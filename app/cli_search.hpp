@@ -16,7 +16,7 @@ struct SearchCommands {
   CLI::App* explore = nullptr;
   CLI::App* shrink = nullptr;
   std::string fuzz_file, explore_file, shrink_in, shrink_out;
-  std::optional<std::uint64_t> runs;
+  std::string runs;  ///< --runs N, parsed strictly (CLI11 would wrap "-1" to 2^64 - 1)
   std::string seeds, time, strategy = "portfolio", shard = "0/1", out_dir = "fuzz-out", coverage;
   std::string explore_out = "explore-out";
   unsigned jobs = 1;
@@ -25,6 +25,8 @@ struct SearchCommands {
   bool stop_on_first = false, resume = false;
   unsigned preemption_bound = 1;
   std::uint64_t max_schedules = 100'000;
+  std::uint64_t shrink_max_runs = 5000;
+  std::string argv0 = "smpsim";  ///< how printed replay commands name the program
 };
 
 void add_search_commands(CLI::App& app, SearchCommands& s);

@@ -3,6 +3,7 @@
 
 #include "app/output.hpp"
 #include "app/trace_tools.hpp"
+#include "app/words.hpp"
 #include "model/bugs.hpp"
 #include "model/coverage.hpp"
 #include "model/cpu.hpp"
@@ -168,38 +169,67 @@ std::uint64_t count_picks(const sim::ChoiceLog& log) {
   return n;
 }
 
-/// PCT's k: how many scheduling choices a PCT run of this scenario makes. The estimate is a high
-/// quantile of the PCT runs seen so far (the 90th percentile, so that one run cut off by a
-/// livelock or the step limit does not inflate it), and never below the pilot run's count until
-/// a PCT run has been seen. An over-estimate spreads the change points past the end of most runs
-/// (each one lands in the run with probability actual/k); an under-estimate never puts one in
-/// the tail of the longer runs. Runs are folded in one generation at a time (close_generation).
-class PctEstimate {
+/// The seeds of a campaign, taken one at a time: those of [first, last] in this shard
+/// (seed % count == index) that an earlier invocation did not run. Nothing is listed ahead, so a
+/// campaign over 2^64 seeds (--time) costs no memory, and the last seed may be UINT64_MAX.
+class SeedCursor {
  public:
-  explicit PctEstimate(std::uint64_t pilot) : k_(pilot) {}
-  void add(std::uint64_t picks) { pending_.push_back(picks); }
-  void close_generation() {
-    if (pending_.empty()) return;
-    seen_.insert(seen_.end(), pending_.begin(), pending_.end());
-    pending_.clear();
-    std::vector<std::uint64_t> sorted = seen_;
-    std::sort(sorted.begin(), sorted.end());
-    k_ = std::max<std::uint64_t>(sorted[(sorted.size() - 1) * 9 / 10], 10);
+  SeedCursor(std::uint64_t first, std::uint64_t last, unsigned index, unsigned count, const std::set<std::uint64_t>& done)
+      : last_(last), count_(count), done_(done) {
+    const std::uint64_t r = first % count, skip = (index + count - r) % count;
+    exhausted_ = first > last || last - first < skip;
+    next_ = first + (exhausted_ ? 0 : skip);
   }
-  std::uint64_t k() const { return k_; }
+  std::optional<std::uint64_t> take() {
+    while (!exhausted_) {
+      const std::uint64_t s = next_;
+      if (last_ - s < count_) exhausted_ = true;
+      else next_ = s + count_;
+      if (!done_.count(s)) return s;
+    }
+    return std::nullopt;
+  }
+  /// How many seeds of [first, last] fall in the shard (done or not).
+  static std::uint64_t in_shard(std::uint64_t first, std::uint64_t last, unsigned index, unsigned count) {
+    auto upto = [&](std::uint64_t x) -> std::uint64_t { return x < index ? 0 : (x - index) / count + 1; };  // [0, x]
+    return upto(last) - (first == 0 ? 0 : upto(first - 1));
+  }
 
  private:
-  std::uint64_t k_;
-  std::vector<std::uint64_t> seen_, pending_;
+  std::uint64_t next_ = 0, last_;
+  std::uint64_t count_;
+  bool exhausted_ = false;
+  const std::set<std::uint64_t>& done_;
 };
 
-/// Runs are grouped in generations [0, 8), [8, 16), [16, 32), [32, 64), ...: the first index of
-/// the generation of run `i`. A run's PCT estimate uses exactly the runs before that index.
-std::size_t generation_start(std::size_t i) {
-  if (i < 8) return 0;
-  std::size_t b = 8;
-  while (b * 2 <= i) b *= 2;
-  return b;
+/// PCT's k: how many scheduling choices (picks among two or more ready CPUs) a PCT run of this
+/// scenario makes. It comes from pilot runs that depend only on the scenario and the options,
+/// never on which seeds this campaign, its other shards or an earlier invocation ran, so a seed
+/// runs the same in any of them: one random run (seed 1) gives a first k, then kPctPilots PCT runs
+/// (seeds 1, 2, ...) with it; k is the 90th percentile of their counts (so that one run cut off
+/// by a livelock or the step limit does not inflate it), at least 10. An over-estimate spreads the
+/// change points past the end of most runs (each lands in the run with probability actual/k); an
+/// under-estimate never puts one in the tail of the longer runs.
+constexpr unsigned kPctPilots = 8;
+std::uint64_t estimate_pct_k(const Scenario& sc, const FuzzOptions& o) {
+  RunOptions pilot;
+  pilot.seed = 1;
+  pilot.strategy = sim::PolicyKind::Random;
+  pilot.bugs = o.bugs;
+  pilot.trace_hash = false;
+  pilot.tail_lines = 0;
+  const std::uint64_t k0 = std::max<std::uint64_t>(count_picks(run_scenario(sc, pilot).choices), 10);
+  std::vector<std::uint64_t> counts;
+  for (unsigned i = 1; i <= kPctPilots; ++i) {
+    RunOptions r = pilot;
+    r.seed = i;
+    r.strategy = sim::PolicyKind::Pct;
+    r.pct_depth = o.pct_depth;
+    r.pct_steps = k0;
+    counts.push_back(count_picks(run_scenario(sc, r).choices));
+  }
+  std::sort(counts.begin(), counts.end());
+  return std::max<std::uint64_t>(counts[(counts.size() - 1) * 9 / 10], 10);
 }
 
 /// Swarm: this run's own configuration, drawn from its seed and printed.
@@ -378,13 +408,99 @@ static Job make_monkey_job(const Scenario& sc, std::uint64_t seed, const std::ve
   return job;
 }
 
+namespace {
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+/// What makes two invocations one campaign: a seed runs the same in both only if these match.
+nlohmann::json campaign_identity(const Scenario& sc, const FuzzOptions& o) {
+  std::vector<std::string> bugs = o.bugs;
+  std::sort(bugs.begin(), bugs.end());
+  return {{"scenario", sc.path},
+          {"scenario_text_fnv1a64", fmt::format("{:016x}", sim::fnv1a64(sc.text))},
+          {"strategy", to_string(o.strategy)},
+          {"pct_depth", o.pct_depth ? nlohmann::json(*o.pct_depth) : nlohmann::json("scenario")},
+          {"bugs", bugs}};
+}
+
+/// DIR/campaign.json names the campaign whose runs DIR/results.jsonl holds: a new campaign does
+/// not append to another's results, and --resume continues only the same campaign (any seed
+/// range, shard or job count).
+void claim_out_dir(const Scenario& sc, const FuzzOptions& o, const std::string& results_path) {
+  const std::string id_path = (fs::path(o.out_dir) / "campaign.json").string();
+  const nlohmann::json id = campaign_identity(sc, o);
+  std::error_code ec;
+  const bool has_runs = fs::is_regular_file(results_path, ec) && fs::file_size(results_path, ec) > 0;
+  if (has_runs && !o.resume)
+    throw std::runtime_error(fmt::format(
+        "{}: holds the runs of an earlier campaign; add --resume to continue it, or give another --out", results_path));
+  if (has_runs) {
+    nlohmann::json old;
+    try {
+      old = nlohmann::json::parse(read_whole_file(id_path));
+    } catch (const std::exception&) {
+      throw std::runtime_error(fmt::format("{}: missing or unreadable, so the runs in {} cannot be told to belong to "
+                                           "this campaign; give another --out",
+                                           id_path, results_path));
+    }
+    for (const char* key : {"scenario_text_fnv1a64", "strategy", "pct_depth", "bugs"}) {
+      const nlohmann::json was = old.value(key, nlohmann::json());
+      if (was != id[key])
+        throw std::runtime_error(fmt::format("{}: --resume continues the same campaign only, and its {} was {}, not {}; "
+                                             "give another --out",
+                                             id_path, key, was.dump(), id[key].dump()));
+    }
+    return;
+  }
+  write_file_atomically(id_path, id.dump(2) + "\n");
+}
+
+/// DIR/probes.json: the probe hits of the campaign's earlier invocations, so a resumed
+/// campaign's coverage includes them (written at the end of each invocation).
+std::map<std::string, std::uint64_t> read_probe_counts(const std::string& path) {
+  std::map<std::string, std::uint64_t> probes;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return probes;
+  try {
+    const nlohmann::json j = nlohmann::json::parse(read_whole_file(path));  // outlives the loop over it
+    for (const auto& [name, n] : j.at("reached").items()) probes[name] = n.get<std::uint64_t>();
+  } catch (const std::exception&) {
+    throw std::runtime_error(fmt::format("{}: not a probe count file (remove it to resume without the earlier coverage)", path));
+  }
+  return probes;
+}
+
+/// How many probes a campaign can report on: the model's declared ones and any other a run hit
+/// (a state a scenario registers, say), so "reached" and "never reached" add up to it.
+std::size_t probe_universe(const std::vector<std::string>& declared, const std::map<std::string, std::uint64_t>& reached) {
+  std::size_t n = declared.size();
+  for (const auto& [p, hits] : reached) n += std::binary_search(declared.begin(), declared.end(), p) ? 0 : 1;
+  return n;
+}
+
+nlohmann::json coverage_json(const FuzzSummary& s) {
+  nlohmann::json cov = {{"reached", nlohmann::json::object()}, {"never_reached", s.never_reached}};
+  for (const auto& [p, n] : s.probes) cov["reached"][p] = n;
+  return cov;
+}
+
+}  // namespace
+
 FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream& progress) {
   FuzzSummary sum;
   fs::create_directories(fs::path(o.out_dir) / "artifacts");
   const std::string results_path = (fs::path(o.out_dir) / "results.jsonl").string();
+  const std::string probes_path = (fs::path(o.out_dir) / "probes.json").string();
+  claim_out_dir(sc, o, results_path);
   std::set<std::uint64_t> done_seeds;
   std::vector<FuzzResult> results;
-  if (o.resume && fs::exists(results_path)) {
+  std::map<std::string, std::uint64_t> probes;
+  if (o.resume) {
     std::ifstream in(results_path);
     std::string line;
     while (std::getline(in, line)) {
@@ -392,37 +508,35 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
         const auto j = nlohmann::json::parse(line);
         FuzzResult r{j.at("seed"), j.at("strategy"), j.value("config", ""), j.at("failed"), j.value("signature", ""),
                      j.at("steps"), j.value("wall_s", 0.0), j.value("picks", std::uint64_t{0})};
-        done_seeds.insert(r.seed);
-        results.push_back(r);
+        if (done_seeds.insert(r.seed).second) results.push_back(r);
       } catch (const std::exception&) {
         // a line torn by a kill: that seed simply runs again
       }
     }
+    probes = read_probe_counts(probes_path);
   }
-  std::vector<std::uint64_t> seeds;
-  for (std::uint64_t s = o.seed_first; s <= o.seed_last; ++s)
-    if (s % o.shard_count == o.shard_index && !done_seeds.count(s)) seeds.push_back(s);
+  sum.resumed = results.size();
+  SeedCursor cursor(o.seed_first, o.seed_last, o.shard_index, o.shard_count, done_seeds);
+  std::optional<std::uint64_t> to_run;  // unknown for --time
+  if (!o.time_budget_s) {
+    std::uint64_t already = 0;
+    for (std::uint64_t s : done_seeds)
+      already += s >= o.seed_first && s <= o.seed_last && s % o.shard_count == o.shard_index ? 1 : 0;
+    to_run = SeedCursor::in_shard(o.seed_first, o.seed_last, o.shard_index, o.shard_count) - already;
+  }
 
-  // PCT draws its change points among the run's scheduling choices (picks with more than one
-  // ready CPU), so k is the number of such choices a PCT run makes. Before any PCT run has ended
-  // it comes from one random pilot run; after that, from the PCT runs of this campaign (see
-  // PctEstimate): runs are taken in generations (indices 0..7, 8..15, 16..31, 32..63, ...) and a
-  // run uses only earlier generations, so the estimate, and so each run, does not depend on --jobs.
-  RunOptions pilot;
-  pilot.seed = o.seed_first;
-  pilot.strategy = sim::PolicyKind::Random;
-  pilot.bugs = o.bugs;
-  const std::uint64_t k_pilot = std::max<std::uint64_t>(count_picks(run_scenario(sc, pilot).choices), 10);
-  PctEstimate k_est(k_pilot);
-  for (const auto& r : results)  // --resume: the PCT runs already done count as earlier runs
-    if (r.strategy == "pct" && r.picks) k_est.add(r.picks);
-  k_est.close_generation();
+  // PCT draws its change points among the run's scheduling choices, so it needs k, the number
+  // of such choices a PCT run makes: estimated once, from pilot runs (estimate_pct_k).
+  const bool uses_pct = o.strategy == FuzzStrategy::Pct || o.strategy == FuzzStrategy::Swarm ||
+                        o.strategy == FuzzStrategy::Portfolio;
+  const std::uint64_t k = uses_pct && to_run.value_or(1) > 0 ? estimate_pct_k(sc, o) : 0;
   const std::vector<std::int64_t> points =
-      (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) ? monkey_points(sc, o)
-                                                                                   : std::vector<std::int64_t>{};
+      (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) && to_run.value_or(1) > 0
+          ? monkey_points(sc, o)
+          : std::vector<std::int64_t>{};
   static constexpr FuzzStrategy portfolio[] = {FuzzStrategy::Random, FuzzStrategy::Pct, FuzzStrategy::Swarm,
                                                FuzzStrategy::Monkey};
-  auto make_job = [&](std::uint64_t seed, std::uint64_t k_estimate) {
+  auto make_job = [&](std::uint64_t seed) {
     Job job;
     job.seed = seed;
     job.opts.seed = seed;
@@ -438,7 +552,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       case FuzzStrategy::Monkey: job = make_monkey_job(sc, seed, points, std::move(job)); break;
       case FuzzStrategy::Portfolio: break;
     }
-    job.opts.pct_steps = k_estimate;
+    job.opts.pct_steps = k;
     return job;
   };
 
@@ -456,64 +570,37 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(r.signature)).string();
     if (b.best_steps == 0 || r.steps < b.best_steps) b.best_steps = r.steps;
   }
-  std::atomic<std::size_t> next{0};
-  std::atomic<bool> stop{false};
+  bool stop = false;  // under mu
   const auto t0 = Clock::now();
   auto last_print = t0;
-  std::map<std::string, std::uint64_t> probes;
   std::uint64_t finished = 0;
-  const std::size_t total_probes = model::model_probe_names().size();
+  const std::vector<std::string> model_probes = model::model_probe_names();
 
   auto report_progress = [&](bool final) {
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
-    const std::string line = fmt::format("fuzz: {}/{} runs, {:.0f} runs/s, {} distinct failures, coverage {}/{} probes",
-                                         finished, seeds.size(), el > 0 ? finished / el : 0.0, buckets.size(),
-                                         std::min(probes.size(), total_probes), total_probes);
+    const std::string done = to_run ? fmt::format("{}/{}", finished, *to_run) : fmt::format("{}", finished);
+    const std::string line =
+        fmt::format("fuzz: {} runs{}, {:.0f} runs/s, {}, coverage {}/{} probes", done,
+                    sum.resumed ? fmt::format(" (+{} resumed)", sum.resumed) : "", el > 0 ? finished / el : 0.0,
+                    plural(buckets.size(), "distinct failure"), probes.size(), probe_universe(model_probes, probes));
     if (o.progress_tty) progress << "\r" << line << (final ? "\n" : "") << std::flush;
     else progress << line << "\n" << std::flush;
-  };
-
-  // Generations for PCT's k (see PctEstimate): a run waits until every run of the earlier
-  // generations has ended (or was skipped) and folds their PCT counts in, in index order.
-  std::condition_variable gen_cv;
-  std::vector<std::uint64_t> picks_at(seeds.size(), 0);  // PCT runs' choice counts, by index
-  std::vector<bool> ended(seeds.size(), false);
-  std::size_t ended_prefix = 0, folded = 0;
-  auto mark_ended = [&](std::size_t i) {  // with mu held
-    ended[i] = true;
-    while (ended_prefix < ended.size() && ended[ended_prefix]) ++ended_prefix;
-    gen_cv.notify_all();
-  };
-  auto k_for = [&](std::size_t i) -> std::optional<std::uint64_t> {
-    const std::size_t b = generation_start(i);
-    std::unique_lock<std::mutex> lock(mu);
-    gen_cv.wait(lock, [&] { return ended_prefix >= b || stop; });
-    if (ended_prefix < b) return std::nullopt;
-    for (; folded < b; ++folded)
-      if (picks_at[folded]) k_est.add(picks_at[folded]);
-    k_est.close_generation();
-    return k_est.k();
   };
 
   // Each worker counts probe hits in its own map, merged when it stops; the shared map learns a
   // name as soon as a worker first sees it (for the progress line). Little is done under `mu`.
   auto worker = [&](std::map<std::string, std::uint64_t>& hits) {
     for (;;) {
-      if (stop) return;
-      const std::size_t i = next++;
-      if (i >= seeds.size()) return;
-      if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) {
+      std::uint64_t seed = 0;
+      {
         std::lock_guard<std::mutex> lock(mu);
-        mark_ended(i);
-        return;
+        if (stop) return;
+        if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
+        const std::optional<std::uint64_t> next = cursor.take();
+        if (!next) return;
+        seed = *next;
       }
-      const std::optional<std::uint64_t> k = k_for(i);
-      if (!k) {
-        std::lock_guard<std::mutex> lock(mu);
-        mark_ended(i);
-        return;
-      }
-      Job job = make_job(seeds[i], *k);
+      Job job = make_job(seed);
       const auto r0 = Clock::now();
       // The campaign run skips the trace hash and tail; a failing run is run again in full for
       // its artifact (the same run: neither changes a scheduling choice).
@@ -580,13 +667,8 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
           b.best_steps = d.res.steps;
           write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature (may_be_best held)
         }
-        if (o.stop_on_first) {
-          stop = true;
-          gen_cv.notify_all();
-        }
+        if (o.stop_on_first) stop = true;
       }
-      picks_at[i] = d.res.picks;
-      mark_ended(i);
       results.push_back(std::move(d.res));
       ++finished;
       if (std::chrono::duration<double>(Clock::now() - last_print).count() >= (o.progress_tty ? 0.2 : 2.0)) {
@@ -606,7 +688,6 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();
       stop = true;
-      gen_cv.notify_all();  // the failed run never ends: release workers waiting for its generation
     }
     std::lock_guard<std::mutex> lock(mu);
     for (const auto& [p, n] : hits) probes[p] += n;
@@ -619,7 +700,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   report_progress(true);
 
   sum.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
-  sum.runs = results.size();
+  sum.runs = finished;
   for (const auto& r : results) sum.failures += r.failed ? 1 : 0;
   for (auto& [sig, b] : buckets) sum.buckets.push_back(b);
   std::sort(sum.buckets.begin(), sum.buckets.end(),
@@ -627,25 +708,27 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   sum.probes = probes;
   for (const auto& p : model::model_probe_names())
     if (!probes.count(p)) sum.never_reached.push_back(p);
-  if (!o.coverage_file.empty()) {
-    nlohmann::json cov = {{"reached", nlohmann::json::object()}, {"never_reached", sum.never_reached}};
-    for (const auto& [p, n] : probes) cov["reached"][p] = n;
-    write_file_atomically(o.coverage_file, cov.dump(2) + "\n");
-  }
+  write_file_atomically(probes_path, coverage_json(sum).dump(2) + "\n");
   return sum;
 }
 
-void print_fuzz_table(const FuzzSummary& s, std::ostream& out) {
-  out << fmt::format("fuzz: {} runs, {} failing, {} distinct signatures, {:.1f}s wall ({:.0f} runs/s)\n", s.runs,
-                     s.failures, s.buckets.size(), s.wall_s, s.wall_s > 0 ? s.runs / s.wall_s : 0.0);
+void write_coverage(const FuzzSummary& s, const std::string& path) {
+  write_file_atomically(path, coverage_json(s).dump(2) + "\n");
+}
+
+void print_fuzz_table(const FuzzSummary& s, std::ostream& out, const std::string& smpsim) {
+  const std::uint64_t all = s.runs + s.resumed;
+  out << fmt::format("fuzz: {}{}, {} failing, {}, {:.1f}s wall ({:.0f} runs/s)\n", plural(all, "run"),
+                     s.resumed ? fmt::format(" ({} resumed from an earlier invocation)", s.resumed) : "", s.failures,
+                     plural(s.buckets.size(), "distinct signature"), s.wall_s, s.wall_s > 0 ? s.runs / s.wall_s : 0.0);
   if (!s.buckets.empty()) {
     out << fmt::format("{:<70} {:>6} {:>10}  {}\n", "signature", "count", "first seed", "replay");
     for (const auto& b : s.buckets)
-      out << fmt::format("{:<70} {:>6} {:>10}  smpsim replay {}\n", b.signature, b.count, b.first_seed, b.artifact);
+      out << fmt::format("{:<70} {:>6} {:>10}  {} replay {}\n", b.signature, b.count, b.first_seed, shell_quote(smpsim),
+                         shell_quote(b.artifact));
   }
   if (!s.never_reached.empty()) {
-    out << fmt::format("never reached ({} of {} probes):", s.never_reached.size(),
-                       s.never_reached.size() + std::min<std::size_t>(s.probes.size(), model::model_probe_names().size()));
+    out << fmt::format("never reached ({} of {} probes):", s.never_reached.size(), s.never_reached.size() + s.probes.size());
     for (const auto& p : s.never_reached) out << "\n  " << p;
     out << "\n";
   }
@@ -743,7 +826,7 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
 // ---------------------------------------------------------------------------------------------
 // Shrinking
 
-ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress) {
+ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress, const ShrinkOptions& so) {
   ShrinkSummary sum;
   std::string text = in.scenario_text;
   Scenario sc = parse_scenario(text, in.scenario_path);
@@ -762,30 +845,86 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   sum.actions_before = sc.actions.size();
   sum.cpus_before = sc.cpus;
 
+  // What is shrunk is what replays: an artifact that does not replay exactly (`smpsim replay`
+  // would say so) is refused rather than shrunk into something else.
+  {
+    RunOptions exact = base;
+    exact.replay = log;
+    const RunReport first = run_scenario(sc, exact);
+    ++sum.runs;
+    if (first.result.replay_diverged_at || !first.signature || !(*first.signature == target) ||
+        first.result.trace_hash != in.trace_hash)
+      throw ShrinkNotReproduced(fmt::format(
+          "the artifact does not replay exactly ({}); `smpsim replay` shows where it departs; nothing to shrink",
+          first.signature && *first.signature == target ? fmt::format("trace hash {:016x}, the artifact says {:016x}",
+                                                                      first.result.trace_hash, in.trace_hash)
+                                                        : "another signature"));
+  }
+
   std::optional<RunReport> best;
-  // A candidate keeps the failure if replaying it (leniently: after a mismatch the run takes the
-  // default choices) shows the same signature; its actual recorded log then replaces ours.
-  auto attempt = [&](const Scenario& cand, const sim::ChoiceLog& cand_log) -> bool {
+  auto budget_left = [&] { return sum.runs < so.max_runs; };
+  auto report = [&](const char* phase) {
+    progress << fmt::format("shrink: {}: {} runs, {} non-default choices of {}, {}, {}\n", phase, sum.runs,
+                            nondefault_picks(log), log.size(), plural(sc.actions.size(), "action"), plural(sc.cpus, "cpu"));
+  };
+  // A candidate is kept if replaying it (leniently: after a mismatch the run takes the default
+  // choices) shows the same signature (a failure, or the same unmet expectation) and its actual
+  // recorded log, which then replaces ours, is no longer; a schedule candidate must also have no
+  // more non-default choices, and fewer of one or the other (so every kept step shrinks something
+  // and the search ends). A scenario candidate is smaller by construction.
+  auto attempt = [&](const Scenario& cand, const sim::ChoiceLog& cand_log, bool schedule) -> bool {
     RunOptions opts = base;
     opts.replay = cand_log;
     RunReport rep = run_scenario(cand, opts);
     ++sum.runs;
-    if (!rep.failed || !rep.signature || !(*rep.signature == target)) return false;
+    if (sum.runs % 200 == 0) report("progress");
+    if (!rep.signature || !(*rep.signature == target)) return false;
+    const std::size_t nd = nondefault_picks(rep.choices), nd_now = nondefault_picks(log);
+    const bool no_worse = rep.choices.size() <= log.size() && (!schedule || nd <= nd_now);
+    const bool smaller = !schedule || nd < nd_now || rep.choices.size() < log.size();
+    if (!no_worse || !smaller) return false;
     log = rep.choices;
     best = std::move(rep);
     return true;
   };
-  if (!attempt(sc, log)) throw std::runtime_error("the artifact does not reproduce its signature; nothing to shrink");
+  if (!attempt(sc, log, false)) throw std::runtime_error("internal: the artifact replayed exactly but not leniently");
 
-  // 1. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
-  for (std::size_t chunks = 2;;) {
+  // 1. The scenario's actions, last first (few candidates, and each one it loses shortens every
+  // later replay, so these go before the schedule's many).
+  for (std::size_t i = sc.actions.size(); i-- > 0 && sc.actions.size() > 1 && budget_left();) {
+    try {
+      const std::string cand_text = scenario_remove_action(text, sc.actions[i].line);
+      Scenario cand = parse_scenario(cand_text, in.scenario_path);
+      if (attempt(cand, log, false)) {
+        text = cand_text;
+        sc = std::move(cand);
+      }
+    } catch (const ScenarioError&) {
+      // the action is referenced elsewhere (a trigger, an expectation): keep it
+    }
+  }
+  // 2. Fewer CPUs, while the scenario still parses.
+  for (unsigned cpus = sc.cpus; cpus-- > 1 && budget_left();) {
+    try {
+      const std::string cand_text = scenario_set_cpus(text, cpus);
+      Scenario cand = parse_scenario(cand_text, in.scenario_path);
+      if (!attempt(cand, log, false)) break;
+      text = cand_text;
+      sc = std::move(cand);
+    } catch (const ScenarioError&) {
+      break;
+    }
+  }
+  report("scenario");
+  // 3. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
+  for (std::size_t chunks = 2; budget_left();) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < log.size(); ++i)
       if (log.entries()[i].value != 0) idx.push_back(i);
     if (idx.empty()) break;
     chunks = std::min(chunks, idx.size());
     bool reduced = false;
-    for (std::size_t c = 0; c < chunks && !reduced; ++c) {
+    for (std::size_t c = 0; c < chunks && !reduced && budget_left(); ++c) {
       sim::ChoiceLog cand;
       const std::size_t lo = idx.size() * c / chunks, hi = idx.size() * (c + 1) / chunks;
       std::set<std::size_t> zero(idx.begin() + static_cast<long>(lo), idx.begin() + static_cast<long>(hi));
@@ -794,7 +933,7 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
         if (zero.count(i)) ch.value = 0;
         cand.push(ch);
       }
-      reduced = attempt(sc, cand);
+      reduced = attempt(sc, cand, true);
     }
     if (reduced) {
       chunks = std::max<std::size_t>(chunks - 1, 2);
@@ -804,33 +943,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
       chunks = std::min(idx.size(), chunks * 2);
     }
   }
-  progress << fmt::format("shrink: schedule {} -> {} non-default choices ({} runs)\n", sum.nondefault_before,
-                          nondefault_picks(log), sum.runs);
-  // 2. The scenario's actions, last first.
-  for (std::size_t i = sc.actions.size(); i-- > 0 && sc.actions.size() > 1;) {
-    try {
-      const std::string cand_text = scenario_remove_action(text, sc.actions[i].line);
-      Scenario cand = parse_scenario(cand_text, in.scenario_path);
-      if (attempt(cand, log)) {
-        text = cand_text;
-        sc = std::move(cand);
-      }
-    } catch (const ScenarioError&) {
-      // the action is referenced elsewhere (a trigger, an expectation): keep it
-    }
-  }
-  // 3. Fewer CPUs, while the scenario still parses.
-  for (unsigned cpus = sc.cpus; cpus-- > 1;) {
-    try {
-      const std::string cand_text = scenario_set_cpus(text, cpus);
-      Scenario cand = parse_scenario(cand_text, in.scenario_path);
-      if (!attempt(cand, log)) break;
-      text = cand_text;
-      sc = std::move(cand);
-    } catch (const ScenarioError&) {
-      break;
-    }
-  }
+  report("schedule");
+  sum.cut = !budget_left();
   // The final recorded log must replay exactly: check before writing.
   RunOptions exact = base;
   exact.replay = log;

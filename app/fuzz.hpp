@@ -33,7 +33,6 @@ struct FuzzOptions {
   unsigned shard_index = 0, shard_count = 1;  ///< this shard takes seeds with seed % count == index
   bool stop_on_first = false;
   bool resume = false;
-  std::string coverage_file;  ///< write reached/never-reached probes as JSON
   bool progress_tty = false;
 };
 
@@ -56,7 +55,9 @@ struct FuzzBucket {
 };
 
 struct FuzzSummary {
-  std::uint64_t runs = 0, failures = 0;
+  std::uint64_t runs = 0;     ///< run by this invocation
+  std::uint64_t resumed = 0;  ///< found in results.jsonl, run by an earlier invocation (--resume)
+  std::uint64_t failures = 0; ///< failing runs, resumed ones included (as are the buckets and probes)
   double wall_s = 0;
   std::vector<FuzzBucket> buckets;  ///< sorted by first seed
   std::map<std::string, std::uint64_t> probes;
@@ -66,7 +67,10 @@ struct FuzzSummary {
 /// Runs a campaign; writes DIR/results.jsonl (appended as each run ends) and one artifact per
 /// signature (the shortest run that showed it). Progress goes to `progress`.
 FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& opts, std::ostream& progress);
-void print_fuzz_table(const FuzzSummary& s, std::ostream& out);
+/// The end-of-campaign table; `smpsim` is how the replay commands it prints name the program.
+void print_fuzz_table(const FuzzSummary& s, std::ostream& out, const std::string& smpsim = "smpsim");
+/// Writes reached and never-reached probes as JSON (--coverage), atomically.
+void write_coverage(const FuzzSummary& s, const std::string& path);
 
 struct ExploreOptions {
   unsigned preemption_bound = 1;
@@ -88,9 +92,19 @@ struct ShrinkSummary {
   std::size_t actions_before = 0, actions_after = 0;
   unsigned cpus_before = 0, cpus_after = 0;
   std::uint64_t runs = 0;
+  bool cut = false;  ///< the run budget ended the search: the result is the smallest found so far
 };
-/// Minimises a failure while keeping its signature; the result replays exactly.
-ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress);
+struct ShrinkOptions {
+  std::uint64_t max_runs = 5000;  ///< replays to spend at most (each costs one run of the scenario)
+};
+/// The artifact does not replay exactly, so there is nothing to shrink (exit status 3, as replay).
+class ShrinkNotReproduced : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+/// Minimises a failure while keeping its signature; the result replays exactly. Each kept step
+/// makes the schedule or the scenario smaller, never larger; progress lines go to `progress`.
+ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress, const ShrinkOptions& opts = {});
 
 // ---- text-level scenario edits (the artifact embeds the scenario text) ----
 /// Sets `key = value` (a TOML literal) in `[table]`, adding the key or the table if missing.

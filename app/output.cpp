@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -89,6 +90,18 @@ void write_file_atomically(const std::string& path, const std::string& text) {
   AtomicFile f(path);
   f.stream() << text;
   f.commit();
+}
+
+void check_writable_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path target(path);
+  if (fs::is_directory(target, ec)) throw std::runtime_error(fmt::format("{}: cannot write: {}", path, std::strerror(EISDIR)));
+  if (fs::exists(target, ec) && !fs::is_regular_file(target, ec)) return;  // a device or FIFO: written directly
+  const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+  // The same reasons, in the same words, as the AtomicFile would give at the end.
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw std::runtime_error(fmt::format("{}: cannot write: {}", path, std::strerror(errno)));
 }
 
 }  // namespace app

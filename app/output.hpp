@@ -63,4 +63,10 @@ class AtomicFile {
 /// Writes `text` to `path` through an AtomicFile.
 void write_file_atomically(const std::string& path, const std::string& text);
 
+/// Throws, as an AtomicFile would ("PATH: cannot write: REASON"), if one could not be committed
+/// at `path`: the path is a directory, or its directory is missing or not writable. For outputs
+/// written after long work (a campaign's --coverage, a shrink's -o), so bad input is said before
+/// the work, not after it.
+void check_writable_target(const std::string& path);
+
 }  // namespace app

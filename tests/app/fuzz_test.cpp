@@ -69,30 +69,114 @@ TEST_CASE("fuzz: --jobs 1 and --jobs 2 print the same table") {
   CHECK(t1 == t2);
 }
 
-TEST_CASE("fuzz: PCT's k comes from the campaign's earlier PCT runs, the same with --jobs 1 and --jobs 3") {
+namespace {
+
+// seed -> what the run did (strategy, steps, PCT picks, signature), from a campaign's results.jsonl.
+std::map<std::uint64_t, std::string> runs_by_seed(const TempDir& d, const std::string& out) {
+  std::map<std::uint64_t, std::string> m;
+  for (const auto& j : results(d, out))
+    m[j["seed"].get<std::uint64_t>()] = fmt::format("{} {} {} {}", j["strategy"].get<std::string>(),
+                                                    j["steps"].get<std::uint64_t>(), j.value("picks", std::uint64_t{0}),
+                                                    j["signature"].get<std::string>());
+  return m;
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: a seed runs the same in a whole campaign, in its shards, after --resume and with any --jobs (pct, swarm, portfolio)") {
+  // PCT's k comes from pilot runs fixed by the scenario and options, never from the campaign's
+  // other seeds, so sharding a campaign or resuming it changes no run (docs/scaling.md).
+  for (const char* strategy : {"pct", "portfolio"}) {
+    CAPTURE(strategy);
+    TempDir d;
+    const std::string b8 = bug_scenario("b8");
+    auto fuzz = [&](std::vector<std::string> extra) {
+      std::vector<std::string> a{"fuzz", b8, "--strategy", strategy};
+      a.insert(a.end(), extra.begin(), extra.end());
+      REQUIRE(smpsim(a).status != 2);
+    };
+    fuzz({"--seeds", "1..40", "--out", d.file("whole")});
+    fuzz({"--seeds", "1..40", "--out", d.file("jobs3"), "--jobs", "3"});
+    fuzz({"--seeds", "1..40", "--shard", "0/2", "--out", d.file("s0")});
+    fuzz({"--seeds", "1..40", "--shard", "1/2", "--out", d.file("s1")});
+    fuzz({"--seeds", "1..15", "--out", d.file("r")});
+    fuzz({"--seeds", "1..40", "--out", d.file("r"), "--resume"});
+    const auto whole = runs_by_seed(d, "whole");
+    REQUIRE(whole.size() == 40);
+    auto shards = runs_by_seed(d, "s0");
+    for (const auto& [seed, run] : runs_by_seed(d, "s1")) shards[seed] = run;
+    CHECK(runs_by_seed(d, "jobs3") == whole);
+    CHECK(shards == whole);
+    CHECK(runs_by_seed(d, "r") == whole);
+    if (std::string(strategy) == "pct")
+      for (const auto& j : results(d, "whole")) CHECK(j.value("picks", 0) > 0);  // each PCT run records its choices
+  }
+}
+
+TEST_CASE("fuzz: --resume continues only the same campaign, and a new campaign does not append to another's results") {
   TempDir d;
-  // 40 runs span the generations [0,8) [8,16) [16,32) [32,40): runs after the first 8 use an
-  // estimate from earlier runs, so a worker that raced ahead would change the schedules.
-  const std::vector<std::string> base{"fuzz", bug_scenario("b5"), "--runs", "40", "--strategy", "pct"};
-  auto with = [&](std::vector<std::string> extra) {
-    std::vector<std::string> a = base;
-    a.insert(a.end(), extra.begin(), extra.end());
-    return a;
-  };
-  (void)smpsim(with({"--out", d.file("a")}));
-  (void)smpsim(with({"--out", d.file("b"), "--jobs", "3"}));
-  auto by_seed = [&](const std::string& out) {
-    std::map<std::uint64_t, std::string> m;
-    for (const auto& j : results(d, out)) {
-      CHECK(j.value("picks", 0) > 0);  // every PCT run records its number of scheduling choices
-      m[j["seed"].get<std::uint64_t>()] = fmt::format("{} {} {}", j["steps"].get<std::uint64_t>(),
-                                                      j["picks"].get<std::uint64_t>(), j["signature"].get<std::string>());
-    }
-    return m;
-  };
-  const auto a = by_seed("a"), b = by_seed("b");
-  CHECK(a.size() == 40);
-  CHECK(a == b);
+  REQUIRE(smpsim({"fuzz", bug_scenario("b15"), "--runs", "10", "--out", d.file("o")}).status == 1);
+  const std::string before = read_file(d.file("o/results.jsonl"));
+  // another scenario, another strategy, other bugs: refused, naming what differs
+  const auto other = smpsim({"fuzz", bug_scenario("b8"), "--runs", "20", "--out", d.file("o"), "--resume"});
+  CHECK(other.status == 2);
+  CHECK(other.err.find("scenario_text_fnv1a64") != std::string::npos);
+  CHECK(smpsim({"fuzz", bug_scenario("b15"), "--runs", "20", "--out", d.file("o"), "--resume", "--strategy", "random"})
+            .status == 2);
+  CHECK(smpsim({"fuzz", bug_scenario("b15"), "--runs", "20", "--out", d.file("o"), "--resume", "--bug", "B1"}).status == 2);
+  // the same campaign without --resume: refused, it would mix two invocations' runs
+  const auto again = smpsim({"fuzz", bug_scenario("b15"), "--runs", "10", "--out", d.file("o")});
+  CHECK(again.status == 2);
+  CHECK(again.err.find("--resume") != std::string::npos);
+  CHECK(read_file(d.file("o/results.jsonl")) == before);
+  // --resume of the same campaign with nothing left to run: the table and the coverage are the
+  // first invocation's, and the runs are counted as resumed
+  const auto first = smpsim({"fuzz", bug_scenario("b15"), "--runs", "10", "--out", d.file("p")});
+  const auto resumed = smpsim({"fuzz", bug_scenario("b15"), "--runs", "10", "--out", d.file("p"), "--resume"});
+  CHECK(resumed.status == first.status);
+  CHECK(resumed.out.find("10 runs (10 resumed from an earlier invocation)") != std::string::npos);
+  CHECK(table_of(resumed.out) == table_of(first.out));
+}
+
+TEST_CASE("fuzz: --time runs seeds one at a time until the budget is spent, and seed ranges reach 2^64 - 1") {
+  TempDir d;
+  const auto t = smpsim({"fuzz", scenario_path("stop_machine_hotplug"), "--time", "300ms", "--strategy", "random",
+                         "--out", d.file("t")});
+  CHECK(t.status == 0);
+  CHECK(results(d, "t").size() >= 1);
+  // the last seeds of the 64-bit range, the last one included
+  const auto top = smpsim({"fuzz", scenario_path("stop_machine_hotplug"), "--seeds",
+                           "18446744073709551610..18446744073709551615", "--strategy", "random", "--out", d.file("top")});
+  CHECK(top.status == 0);
+  CHECK(results(d, "top").size() == 6);
+  // counts are whole numbers: a sign is not wrapped to 2^64 - 1
+  CHECK(smpsim({"fuzz", scenario_path("default"), "--runs", "-1", "--out", d.file("x")}).status == 2);
+  CHECK(smpsim({"fuzz", scenario_path("default"), "--seeds", "-3..4", "--out", d.file("x")}).status == 2);
+  CHECK(smpsim({"fuzz", scenario_path("default"), "--seeds", "1..18446744073709551616", "--out", d.file("x")}).status == 2);
+}
+
+TEST_CASE("fuzz: an unwritable --coverage is refused before the campaign runs (exit 2)") {
+  TempDir d;
+  const auto r = smpsim({"fuzz", bug_scenario("b15"), "--runs", "5", "--out", d.file("o"), "--coverage",
+                         d.file("no/such/dir/c.json")});
+  CHECK(r.status == 2);
+  CHECK(r.err.find(d.file("no/such/dir/c.json") + ": cannot write: No such file or directory") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(d.file("o/results.jsonl")));
+  std::filesystem::create_directories(d.file("adir"));
+  CHECK(smpsim({"fuzz", bug_scenario("b15"), "--runs", "5", "--out", d.file("o2"), "--coverage", d.file("adir")}).status == 2);
+}
+
+TEST_CASE("fuzz and explore: --bug may come before the scenario file, and printed replay commands paste into a shell") {
+  TempDir d;
+  const auto f = smpsim({"fuzz", "--bug", "B18", scenario_path("default"), "--runs", "3", "--out", d.file("with space")});
+  CHECK(f.status == 1);
+  // the program as invoked, and the artifact path quoted as one shell word
+  const auto at = f.out.find("smpsim replay '" + d.file("with space") + "/artifacts/");
+  CHECK(at != std::string::npos);
+  const auto e = smpsim({"explore", "--bug", "B4", bug_scenario("b4"), "--preemption-bound", "1", "--max-schedules", "50",
+                         "--out", d.file("ex")});
+  CHECK(e.status != 2);
+  CHECK(smpsim({"explore", bug_scenario("b4"), "--max-schedules", "0", "--out", d.file("ex0")}).status == 2);
 }
 
 TEST_CASE("fuzz: --shard I/N partitions the seed space exactly and --resume repeats no seed") {
@@ -195,6 +279,39 @@ TEST_CASE("shrink: a found failure shrinks to fewer preemptions, keeps its signa
     REQUIRE(smpsim({"shrink", d.file("fifo.json"), "-o", d.file("fifo_small.json")}).status == 0);
     CHECK(app::read_artifact(d.file("fifo_small.json")).strategy == "fifo");
   }
+}
+
+TEST_CASE("shrink: no kept step makes the schedule longer, --max-runs bounds the replays, and an artifact that does not replay exactly is refused (exit 3)") {
+  TempDir d;
+  REQUIRE(smpsim({"fuzz", bug_scenario("b8"), "--runs", "40", "--strategy", "pct", "--out", d.file("out")}).status == 1);
+  std::string artifact;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
+  const auto s = smpsim({"shrink", artifact, "-o", d.file("small.json"), "--max-runs", "60"});
+  REQUIRE(s.status == 0);
+  CHECK(s.out.find("cut at --max-runs") != std::string::npos);
+  CHECK(s.out.find("(61 runs") != std::string::npos);  // 60 replays and the final exact check
+  const app::Artifact before = app::read_artifact(artifact), after = app::read_artifact(d.file("small.json"));
+  std::string e1, e2;
+  CHECK(sim::ChoiceLog::parse(after.choices, e2)->size() <= sim::ChoiceLog::parse(before.choices, e1)->size());
+  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+  // an edited trace hash: replay says it does not reproduce, and so does shrink
+  app::Artifact edited = before;
+  edited.trace_hash ^= 1;
+  app::write_artifact(d.file("edited.json"), edited);
+  const auto bad = smpsim({"shrink", d.file("edited.json"), "-o", d.file("never.json")});
+  CHECK(bad.status == 3);
+  CHECK(bad.err.find("does not replay exactly") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(d.file("never.json")));
+}
+
+TEST_CASE("shrink: an artifact of an unmet expectation (the run passed where a failure was expected) shrinks too") {
+  TempDir d;
+  const auto run = smpsim({"run", bug_scenario("b15"), "--seed", "2", "--artifact", d.file("pass.json")});
+  REQUIRE(run.status == 1);
+  REQUIRE(app::read_artifact(d.file("pass.json")).signature.kind == "expectation");
+  const auto s = smpsim({"shrink", d.file("pass.json"), "-o", d.file("small.json")});
+  CHECK(s.status == 0);
+  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
 }
 
 TEST_CASE("explore: bounded exhaustive search counts schedules and end states and finds B1 (cpus=2)") {
