@@ -426,7 +426,9 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
   show->add_option("--to", show_to, "up to this virtual time (inclusive)");
   show->add_option("--event", show_event, "only this event name; '*' is a wildcard (msm.*)");
   std::string diff_a, diff_b;
-  CLI::App* diff = trace->add_subcommand("diff", "print the first divergence of two traces, with context");
+  CLI::App* diff = trace->add_subcommand(
+      "diff", "print the first divergence of two traces (text or jsonl, compared event by event), with context; "
+              "exit 0 if they hold the same events, 1 if they differ, 2 on trouble (as diff(1))");
   diff->add_option("a", diff_a, "first trace")->required();
   diff->add_option("b", diff_b, "second trace")->required();
 

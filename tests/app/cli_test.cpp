@@ -208,6 +208,40 @@ TEST_CASE("trace diff: identical traces exit 0, the first divergence is shown wi
   CHECK(contains(d.out, "+++ " + tmp.file("c.log")));
 }
 
+TEST_CASE("trace diff: the text and the jsonl trace of one run hold the same events (status 0), and a changed field is a divergence") {
+  apptest::TempDir tmp;
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.log")});
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.jsonl"), "--trace-format", "jsonl"});
+  const auto same = smpsim({"trace", "diff", tmp.file("d.log"), tmp.file("d.jsonl")});
+  CHECK_MESSAGE(same.status == 0, same.out);
+  CHECK(contains(same.out, "traces are identical"));
+  CHECK(smpsim({"trace", "diff", tmp.file("d.jsonl"), tmp.file("d.log")}).status == 0);
+  std::string text = apptest::read_file(tmp.file("d.log"));
+  const auto at = text.find("state=DISABLE_IRQ");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "state=RUN");
+  apptest::write_file(tmp.file("e.log"), text);
+  const auto d = smpsim({"trace", "diff", tmp.file("d.jsonl"), tmp.file("e.log")});
+  CHECK(d.status == 1);
+  CHECK(contains(d.out, "first divergence at line "));
+}
+
+TEST_CASE("trace diff: a file that trace show refuses (garbage, Chrome JSON, missing) is trouble: status 2 naming the file and line") {
+  apptest::TempDir tmp;
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.log")});
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.json"), "--trace-format", "chrome"});
+  apptest::write_file(tmp.file("garbage.txt"), "[    0.000000] cpu0 swapper/0 sched.switch cpu=0\nnot a trace\n");
+  for (const std::string other : {"d.json", "garbage.txt", "missing.log"}) {
+    CAPTURE(other);
+    const auto r = smpsim({"trace", "diff", tmp.file("d.log"), tmp.file(other)});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(contains(r.err, "smpsim: error: " + tmp.file(other)));
+  }
+  CHECK(contains(smpsim({"trace", "diff", tmp.file("garbage.txt"), tmp.file("d.log")}).err, "garbage.txt:2: not a trace line"));
+  CHECK(contains(smpsim({"trace", "diff", tmp.file("d.json"), tmp.file("d.log")}).err, "d.json:1: not a trace line"));
+}
+
 TEST_CASE("chrome trace: valid Trace Event JSON with a process, CPU tracks, task slices, irq/preempt windows, "
           "msm states, hotplug states and failures") {
   apptest::TempDir tmp;
