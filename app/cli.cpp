@@ -10,6 +10,7 @@
 #include "app/output.hpp"
 #include "app/runner.hpp"
 #include "app/scenario.hpp"
+#include "app/trace_events.hpp"
 #include "app/trace_tools.hpp"
 #include "model/bugs.hpp"
 
@@ -38,6 +39,10 @@ std::string plural(std::uint64_t n, std::string_view one, std::string_view many)
   return fmt::format("{} {}", n, n == 1 ? one : many);
 }
 
+/// "--log sched=debug" adds the scheduler's wake-ups to a trace of scenarios/default.toml (a
+/// subsystem with no debug events there would add nothing; a test checks the example).
+constexpr const char* kLogExample = "sched=debug";
+
 struct RunArgs {
   std::string file;
   std::string seed, strategy, granularity;
@@ -51,7 +56,9 @@ void add_trace_options(CLI::App* c, RunArgs& a) {
   c->add_option("--trace", a.trace, "write the run's trace to FILE");
   c->add_option("--trace-format", a.trace_format, "trace file format (chrome: Perfetto / chrome://tracing)")
       ->check(CLI::IsMember({"text", "jsonl", "chrome"}));
-  c->add_option("--log", a.logs, "output level of a trace subsystem (or *), e.g. stop_machine=debug; repeatable")
+  c->add_option("--log", a.logs,
+                fmt::format("output level of a trace subsystem (or *), e.g. {}; repeatable. Subsystems: {}",
+                            kLogExample, fmt::join(trace_subsystems(), ", ")))
       ->allow_extra_args(false);
 }
 
@@ -106,6 +113,13 @@ bool make_options(const RunArgs& a, RunOptions& o, std::ostream& err) {
       print_error(err, fmt::format("--log: expected SUBSYS=LEVEL with LEVEL one of trace, debug, info, warn, error, "
                                    "off; got '{}'",
                                    l));
+      return false;
+    }
+    const std::string subsys = l.substr(0, eq);
+    const auto& known = trace_subsystems();
+    if (subsys != "*" && std::find(known.begin(), known.end(), subsys) == known.end()) {
+      print_error(err, fmt::format("--log: unknown trace subsystem '{}'; expected * or one of: {}", subsys,
+                                   fmt::join(known, ", ")));
       return false;
     }
     o.log_levels.emplace_back(l.substr(0, eq), level);
@@ -369,6 +383,9 @@ int cmd_list(const std::string& what, std::ostream& out) {
     for (const auto& f : stop_fn_catalog()) out << fmt::format("  {:<24} {}\n", f.name, f.summary);
     out << "hotplug callbacks (startup/teardown = \"...\" in cpuhp_setup_state actions):\n";
     for (const auto& f : hotplug_cb_catalog()) out << fmt::format("  {:<36} {}\n", f.name, f.summary);
+  } else if (what == "events") {
+    out << "trace events (`on` triggers see the info level and above; --log SUBSYS=LEVEL sets a subsystem's output):\n";
+    for (const auto& e : trace_events()) out << fmt::format("  {:<14} {:<6} {}\n", e.subsys, sim::to_string(e.level), e.name);
   } else if (what == "bugs") {
     for (const auto& b : model::bug_registry())
       out << fmt::format("{:<5} {}\n      fix: {}\n      expect: {}\n", b.name, b.title, b.history, b.expect);
@@ -481,8 +498,11 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
   diff->add_option("b", diff_b, "second trace")->required();
 
   std::string list_what;
-  CLI::App* list = app.add_subcommand("list", "list the stop/hotplug callback library, bug knobs or action kinds");
-  list->add_option("what", list_what, "fns, bugs or actions")->required()->check(CLI::IsMember({"fns", "bugs", "actions"}));
+  CLI::App* list =
+      app.add_subcommand("list", "list the stop/hotplug callback library, bug knobs, action kinds or trace events");
+  list->add_option("what", list_what, "fns, bugs, actions or events")
+      ->required()
+      ->check(CLI::IsMember({"fns", "bugs", "actions", "events"}));
 
   std::vector<std::string> check_files;
   CLI::App* check =

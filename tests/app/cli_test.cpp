@@ -155,6 +155,15 @@ TEST_CASE("cli: every error is one line 'smpsim: error: <where>: <what>' that sa
                  "smpsim: error: " + tmp.file("garbage.log") + ":1: not a trace line"));
 }
 
+TEST_CASE("cli: --log with an unknown subsystem is a usage error listing the subsystems") {
+  const auto r = smpsim({"run", apptest::scenario_path("default"), "--log", "nosuch=debug"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--log: unknown trace subsystem 'nosuch'; expected * or one of: cpu, cpuhp, irq,"));
+  CHECK(contains(r.err, "stop_machine"));
+  CHECK(smpsim({"run", apptest::scenario_path("default"), "--log", "*=debug", "--log", "stop_machine=warn"}).status == 0);
+  CHECK(contains(smpsim({"list", "events"}).out, "cpuhp.done"));
+}
+
 TEST_CASE("cli: the help gives the exit statuses of each command, and names every command that writes artifacts") {
   const std::string top = smpsim({"--help"}).out;
   CHECK(contains(top, "Exit status: 2 bad input or usage (every command); otherwise"));
