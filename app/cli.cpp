@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string_view>
@@ -172,14 +173,22 @@ std::string trimmed_dmesg(sim::Time t) {
   return s.substr(s.find_first_not_of(' '));
 }
 
+/// "12345.678": a duration in microseconds with its nanoseconds.
+std::string micros(sim::Duration d) {
+  const std::int64_t ns = d.count_ns();
+  return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000);
+}
+
 void print_cpus(std::ostream& out, const RunReport& rep) {
   const std::size_t n = rep.cpus.size();
   if (n <= 16) {
-    out << "cpu        steps     switches  irqs      spin          halted\n";
+    // Durations in one unit, microseconds to the nanosecond, right-aligned like the counts, so
+    // that a column reads down and CPUs compare at a glance.
+    out << fmt::format("{:<10}{:>8}{:>10}{:>10}{:>14}{:>14}\n", "cpu", "steps", "switches", "irqs", "spin us", "halted us");
     for (std::size_t c = 0; c < n; ++c) {
       const CpuSummary& s = rep.cpus[c];
-      out << fmt::format("  cpu{:<5} {:<9} {:<9} {:<9} {:<13} {}\n", c, s.steps, s.switches, s.irqs,
-                         sim::format_duration(s.spin), sim::format_duration(s.halted));
+      out << fmt::format("  cpu{:<5} {:>7} {:>9} {:>9} {:>13} {:>13}\n", c, s.steps, s.switches, s.irqs, micros(s.spin),
+                         micros(s.halted));
     }
     return;
   }
@@ -199,7 +208,7 @@ void print_actions(std::ostream& out, const RunReport& rep) {
     std::string rets;
     for (std::size_t i = 0; i < a.rets.size() && i < 12; ++i) rets += fmt::format(" {}", a.rets[i]);
     if (a.rets.size() > 12) rets += fmt::format(" ... ({} in all)", a.rets.size());
-    std::string what = fmt::format("{} call{}", a.calls, a.calls == 1 ? "" : "s");
+    std::string what = plural(a.calls, "call", "calls");
     if (!a.rets.empty()) what += ", ret" + rets;
     if (a.calls > a.rets.size()) what += fmt::format(", {} still in progress at the end", a.calls - a.rets.size());
     if (a.skipped) what += fmt::format(", skipped {} (cpu offline)", a.skipped);
@@ -222,17 +231,20 @@ void print_tails(std::ostream& out, const RunReport& rep) {
     out << fmt::format("  {}:\n", i == 0 ? std::string("cpu-") : fmt::format("cpu{}", i - 1));
     for (const auto& l : rep.tail[i]) out << "    " << l << "\n";
   }
-  if (order.size() > kMaxCpus) out << fmt::format("  ({} more CPUs; write the trace with --trace)\n", order.size() - kMaxCpus);
+  if (order.size() > kMaxCpus)
+    out << fmt::format("  ({} more; write the trace with --trace)\n", plural(order.size() - kMaxCpus, "CPU", "CPUs"));
 }
 
 void print_summary(std::ostream& out, const Scenario& sc, const RunReport& rep, double wall_s) {
   const sim::RunResult& r = rep.result;
-  out << fmt::format("scenario   {} ({}): {} CPUs, {} actions\n", sc.name, sc.path, sc.cpus, sc.actions.size());
+  out << fmt::format("scenario   {} ({}): {}, {}\n", sc.name, sc.path, plural(sc.cpus, "CPU", "CPUs"),
+                     plural(sc.actions.size(), "action", "actions"));
   out << fmt::format("run        seed {}, strategy {}{}, granularity {}, bugs {}\n", rep.seed, strategy_name(rep.strategy),
                      rep.strategy == sim::PolicyKind::Pct ? fmt::format(" (depth {})", rep.pct_depth) : "",
                      sim::to_string(rep.granularity), rep.bugs.empty() ? "none" : fmt::format("{}", fmt::join(rep.bugs, ",")));
-  out << fmt::format("outcome    {} at {} s virtual, {} steps, {} events, trace hash {:016x}\n", sim::to_string(r.outcome),
-                     trimmed_dmesg(r.end_time), r.steps, r.events, r.trace_hash);
+  out << fmt::format("outcome    {} at {} s virtual, {}, {}, trace hash {:016x}\n", sim::to_string(r.outcome),
+                     trimmed_dmesg(r.end_time), plural(r.steps, "step", "steps"), plural(r.events, "event", "events"),
+                     r.trace_hash);
   const Expect& e = sc.expect;
   const std::string expected =
       e.pass ? std::string("pass")

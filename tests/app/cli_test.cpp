@@ -177,6 +177,35 @@ TEST_CASE("cli: the help gives the exit statuses of each command, and names ever
   CHECK(contains(smpsim({"check", "--help"}).out, "exit 2 if any is bad"));
 }
 
+TEST_CASE("cli: run prints each per-CPU duration column in microseconds to the nanosecond, and counts in the singular when one") {
+  apptest::TempDir tmp;
+  apptest::write_file(tmp.file("one.toml"), "[machine]\ncpus = 1\n[[action]]\ndo = \"synchronize_rcu\"\n");
+  const auto r = smpsim({"run", tmp.file("one.toml")});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "): 1 CPU, 1 action\n"));
+  CHECK(contains(r.out, "a1 synchronize_rcu: 1 call, ret 0"));
+  const auto d = smpsim({"run", apptest::scenario_path("default")});
+  const std::string header = "cpu          steps  switches      irqs       spin us     halted us";
+  CHECK(contains(d.out, header + "\n"));
+  std::istringstream lines(d.out);
+  int rows = 0;
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("  cpu", 0) != 0) continue;
+    ++rows;
+    std::istringstream cols(l);
+    std::string cpu, steps, switches, irqs, spin, halted;
+    cols >> cpu >> steps >> switches >> irqs >> spin >> halted;
+    for (const std::string& us : {spin, halted}) {
+      CAPTURE(l);
+      CHECK(us.size() > 4);
+      CHECK(us[us.size() - 4] == '.');
+      CHECK(us.find_first_not_of("0123456789.") == std::string::npos);
+    }
+    CHECK(l.size() == header.size());
+  }
+  CHECK(rows == 4);
+}
+
 TEST_CASE("artifact: holds the format version, smpsim version, scenario text, parameters, choices, signature, hash") {
   apptest::TempDir tmp;
   const std::string art = tmp.file("a.json");
