@@ -10,6 +10,7 @@
 #include "app/output.hpp"
 #include "app/runner.hpp"
 #include "app/scenario.hpp"
+#include "app/trace_events.hpp"
 #include "app/trace_tools.hpp"
 #include "app/words.hpp"
 #include "model/bugs.hpp"
@@ -17,14 +18,32 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
+#include <string_view>
 #include <tuple>
 
 namespace app {
 
 namespace {
+
+/// Prints "smpsim: error: <message>". A message that says where ("f.toml:3:1: error: ...", the
+/// library's form) keeps its place and drops its own "error: ", so no line says it twice.
+void print_error(std::ostream& err, std::string message) {
+  if (const auto at = message.find(": error: "); at != std::string::npos) message.erase(at + 2, 7);
+  err << "smpsim: error: " << message << "\n";
+}
+
+std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+/// "--log sched=debug" adds the scheduler's wake-ups to a trace of scenarios/default.toml (a
+/// subsystem with no debug events there would add nothing; a test checks the example).
+constexpr const char* kLogExample = "sched=debug";
 
 struct RunArgs {
   std::string file;
@@ -39,7 +58,9 @@ void add_trace_options(CLI::App* c, RunArgs& a) {
   c->add_option("--trace", a.trace, "write the run's trace to FILE");
   c->add_option("--trace-format", a.trace_format, "trace file format (chrome: Perfetto / chrome://tracing)")
       ->check(CLI::IsMember({"text", "jsonl", "chrome"}));
-  c->add_option("--log", a.logs, "output level of a trace subsystem (or *), e.g. stop_machine=debug; repeatable")
+  c->add_option("--log", a.logs,
+                fmt::format("output level of a trace subsystem (or *), e.g. {}; repeatable. Subsystems: {}",
+                            kLogExample, fmt::join(trace_subsystems(), ", ")))
       ->allow_extra_args(false);
 }
 
@@ -62,7 +83,7 @@ bool make_options(const RunArgs& a, RunOptions& o, std::ostream& err) {
   if (!a.seed.empty()) {
     o.seed = sim::parse_seed(a.seed);
     if (!o.seed) {
-      err << fmt::format("smpsim: --seed: '{}' is not a seed (decimal, 0x-hex or a 40-hex git hash)\n", a.seed);
+      print_error(err, fmt::format("--seed: '{}' is not a seed (decimal, 0x-hex or a 40-hex git hash)", a.seed));
       return false;
     }
   }
@@ -73,7 +94,7 @@ bool make_options(const RunArgs& a, RunOptions& o, std::ostream& err) {
     if (!model::find_bug(b)) {
       std::string known;
       for (const auto& k : model::bug_registry()) known += " " + k.name;
-      err << fmt::format("smpsim: --bug: unknown bug knob '{}'; known:{}\n", b, known);
+      print_error(err, fmt::format("--bug: unknown bug knob '{}'; known:{}", b, known));
       return false;
     }
     o.bugs.push_back(b);
@@ -82,15 +103,22 @@ bool make_options(const RunArgs& a, RunOptions& o, std::ostream& err) {
     const auto eq = l.find('=');
     sim::Level level{};
     if (eq == std::string::npos || eq == 0 || !sim::level_from_string(l.substr(eq + 1), level)) {
-      err << fmt::format("smpsim: --log: expected SUBSYS=LEVEL with LEVEL one of trace, debug, info, warn, error, "
-                         "off; got '{}'\n",
-                         l);
+      print_error(err, fmt::format("--log: expected SUBSYS=LEVEL with LEVEL one of trace, debug, info, warn, error, "
+                                   "off; got '{}'",
+                                   l));
+      return false;
+    }
+    const std::string subsys = l.substr(0, eq);
+    const auto& known = trace_subsystems();
+    if (subsys != "*" && std::find(known.begin(), known.end(), subsys) == known.end()) {
+      print_error(err, fmt::format("--log: unknown trace subsystem '{}'; expected * or one of: {}", subsys,
+                                   fmt::join(known, ", ")));
       return false;
     }
     o.log_levels.emplace_back(l.substr(0, eq), level);
   }
   if (a.trace.empty() && a.trace_format != "text") {
-    err << "smpsim: --trace-format needs --trace FILE\n";
+    print_error(err, "--trace-format needs --trace FILE");
     return false;
   }
   return true;
@@ -106,7 +134,7 @@ struct TraceOutput {
     try {
       file.emplace(a.trace);
     } catch (const std::exception& e) {
-      err << "smpsim: --trace: " << e.what() << "\n";
+      print_error(err, fmt::format("--trace: {}", e.what()));
       return false;
     }
     if (a.trace_format == "text") o.text_trace = &file->stream();
@@ -126,7 +154,7 @@ struct TraceOutput {
       out << fmt::format("trace      {}\n", file->path());
       return true;
     } catch (const std::exception& e) {
-      err << "smpsim: error: cannot write the trace: " << e.what() << "\n";
+      print_error(err, fmt::format("cannot write the trace: {}", e.what()));
       return false;
     }
   }
@@ -137,14 +165,22 @@ std::string trimmed_dmesg(sim::Time t) {
   return s.substr(s.find_first_not_of(' '));
 }
 
+/// "12345.678": a duration in microseconds with its nanoseconds.
+std::string micros(sim::Duration d) {
+  const std::int64_t ns = d.count_ns();
+  return fmt::format("{}{}.{:03}", ns < 0 ? "-" : "", std::abs(ns) / 1000, std::abs(ns) % 1000);
+}
+
 void print_cpus(std::ostream& out, const RunReport& rep) {
   const std::size_t n = rep.cpus.size();
   if (n <= 16) {
-    out << "cpu        steps     switches  irqs      spin          halted\n";
+    // Durations in one unit, microseconds to the nanosecond, right-aligned like the counts, so
+    // that a column reads down and CPUs compare at a glance.
+    out << fmt::format("{:<10}{:>8}{:>10}{:>10}{:>14}{:>14}\n", "cpu", "steps", "switches", "irqs", "spin us", "halted us");
     for (std::size_t c = 0; c < n; ++c) {
       const CpuSummary& s = rep.cpus[c];
-      out << fmt::format("  cpu{:<5} {:<9} {:<9} {:<9} {:<13} {}\n", c, s.steps, s.switches, s.irqs,
-                         sim::format_duration(s.spin), sim::format_duration(s.halted));
+      out << fmt::format("  cpu{:<5} {:>7} {:>9} {:>9} {:>13} {:>13}\n", c, s.steps, s.switches, s.irqs, micros(s.spin),
+                         micros(s.halted));
     }
     return;
   }
@@ -164,7 +200,7 @@ void print_actions(std::ostream& out, const RunReport& rep) {
     std::string rets;
     for (std::size_t i = 0; i < a.rets.size() && i < 12; ++i) rets += fmt::format(" {}", a.rets[i]);
     if (a.rets.size() > 12) rets += fmt::format(" ... ({} in all)", a.rets.size());
-    std::string what = fmt::format("{} call{}", a.calls, a.calls == 1 ? "" : "s");
+    std::string what = plural(a.calls, "call", "calls");
     if (!a.rets.empty()) what += ", ret" + rets;
     if (a.calls > a.rets.size()) what += fmt::format(", {} still in progress at the end", a.calls - a.rets.size());
     if (a.skipped) what += fmt::format(", skipped {} (cpu offline)", a.skipped);
@@ -187,17 +223,20 @@ void print_tails(std::ostream& out, const RunReport& rep) {
     out << fmt::format("  {}:\n", i == 0 ? std::string("cpu-") : fmt::format("cpu{}", i - 1));
     for (const auto& l : rep.tail[i]) out << "    " << l << "\n";
   }
-  if (order.size() > kMaxCpus) out << fmt::format("  ({} more CPUs; write the trace with --trace)\n", order.size() - kMaxCpus);
+  if (order.size() > kMaxCpus)
+    out << fmt::format("  ({} more; write the trace with --trace)\n", plural(order.size() - kMaxCpus, "CPU", "CPUs"));
 }
 
 void print_summary(std::ostream& out, const Scenario& sc, const RunReport& rep, double wall_s) {
   const sim::RunResult& r = rep.result;
-  out << fmt::format("scenario   {} ({}): {} CPUs, {} actions\n", sc.name, sc.path, sc.cpus, sc.actions.size());
+  out << fmt::format("scenario   {} ({}): {}, {}\n", sc.name, sc.path, plural(sc.cpus, "CPU", "CPUs"),
+                     plural(sc.actions.size(), "action", "actions"));
   out << fmt::format("run        seed {}, strategy {}{}, granularity {}, bugs {}\n", rep.seed, strategy_name(rep.strategy),
                      rep.strategy == sim::PolicyKind::Pct ? fmt::format(" (depth {})", rep.pct_depth) : "",
                      sim::to_string(rep.granularity), rep.bugs.empty() ? "none" : fmt::format("{}", fmt::join(rep.bugs, ",")));
-  out << fmt::format("outcome    {} at {} s virtual, {} steps, {} events, trace hash {:016x}\n", sim::to_string(r.outcome),
-                     trimmed_dmesg(r.end_time), r.steps, r.events, r.trace_hash);
+  out << fmt::format("outcome    {} at {} s virtual, {}, {}, trace hash {:016x}\n", sim::to_string(r.outcome),
+                     trimmed_dmesg(r.end_time), plural(r.steps, "step", "steps"), plural(r.events, "event", "events"),
+                     r.trace_hash);
   const Expect& e = sc.expect;
   const std::string expected =
       e.pass ? std::string("pass")
@@ -248,14 +287,14 @@ int run_and_report(const Scenario& sc, const RunArgs& a, RunOptions& o, const st
   try {
     rep = run_scenario(sc, o, on_result);
   } catch (const ScenarioError& e) {
-    err << e.what() << "\n";
+    print_error(err, e.what());
     return kExitUsage;
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();  // SIM-OK
   print_summary(out, sc, rep, wall);
   // An output that could not be written is an error of the invocation (status 2), not a result.
   const bool trace_ok = trace.commit(out, err);
-  if (!artifact_error.empty()) err << "smpsim: error: cannot write the repro artifact: " << artifact_error << "\n";
+  if (!artifact_error.empty()) print_error(err, "cannot write the repro artifact: " + artifact_error);
   if (!artifact_path.empty()) {
     out << fmt::format("repro      {}\n", artifact_path);
     out << fmt::format("replay     {} replay {}\n", shell_quote(argv0), shell_quote(artifact_path));
@@ -275,7 +314,7 @@ int cmd_run(const RunArgs& a, const std::string& argv0, std::ostream& out, std::
   try {
     sc = load_scenario(a.file);
   } catch (const ScenarioError& e) {
-    err << e.what() << "\n";
+    print_error(err, e.what());
     return kExitUsage;
   }
   RunOptions o;
@@ -293,7 +332,7 @@ int cmd_replay(const RunArgs& a, const std::string& argv0, std::ostream& out, st
     sc = parse_scenario(art.scenario_text, fmt::format("{} (embedded in {})", art.scenario_path, a.file));
     sc.path = art.scenario_path;
   } catch (const ScenarioError& e) {
-    err << e.what() << "\n";
+    print_error(err, e.what());
     return kExitUsage;
   }
   std::string error;
@@ -301,14 +340,14 @@ int cmd_replay(const RunArgs& a, const std::string& argv0, std::ostream& out, st
   const auto strategy = sim::policy_from_string(art.strategy);
   const auto granularity = sim::granularity_from_string(art.granularity);
   if (!log || !strategy || !granularity) {
-    err << fmt::format("{}: error: repro artifact: {}\n", a.file,
-                       !log ? "choices: " + error : fmt::format("bad strategy or granularity '{}'/'{}'", art.strategy,
-                                                                art.granularity));
+    print_error(err, fmt::format("{}: repro artifact: {}", a.file,
+                                 !log ? "choices: " + error
+                                      : fmt::format("bad strategy or granularity '{}'/'{}'", art.strategy, art.granularity)));
     return kExitUsage;
   }
   for (const auto& b : art.bugs) {
     if (model::find_bug(b)) continue;
-    err << fmt::format("{}: error: repro artifact names the bug knob '{}', unknown to this smpsim\n", a.file, b);
+    print_error(err, fmt::format("{}: repro artifact names the bug knob '{}', unknown to this smpsim", a.file, b));
     return kExitUsage;
   }
   if (!make_options(a, o, err)) return kExitUsage;
@@ -320,13 +359,13 @@ int cmd_replay(const RunArgs& a, const std::string& argv0, std::ostream& out, st
   o.replay = std::move(*log);
   out << fmt::format("replaying  {} (smpsim {}, signature {})\n", a.file, art.smpsim_version, art.signature.text());
   RunReport rep;
-  const int status = run_and_report(sc, a, o, argv0, /*write_repro=*/false, out, err, rep);
-  if (status == kExitUsage) return status;
+  if (run_and_report(sc, a, o, argv0, /*write_repro=*/false, out, err, rep) == kExitUsage) return kExitUsage;
   const bool same_sig = rep.signature && *rep.signature == art.signature;
   const bool same_hash = rep.result.trace_hash == art.trace_hash;
   if (same_sig && same_hash) {
     out << fmt::format("replay     reproduced: signature {}, trace hash {:016x}\n", art.signature.text(), art.trace_hash);
-    return status;
+    // What replay answers is whether the artifact reproduces, whatever the scenario expected.
+    return kExitOk;
   }
   out << "replay     DID NOT REPRODUCE\n";
   if (!same_sig)
@@ -348,6 +387,9 @@ int cmd_list(const std::string& what, std::ostream& out) {
     for (const auto& f : stop_fn_catalog()) out << fmt::format("  {:<24} {}\n", f.name, f.summary);
     out << "hotplug callbacks (startup/teardown = \"...\" in cpuhp_setup_state actions):\n";
     for (const auto& f : hotplug_cb_catalog()) out << fmt::format("  {:<36} {}\n", f.name, f.summary);
+  } else if (what == "events") {
+    out << "trace events (`on` triggers see the info level and above; --log SUBSYS=LEVEL sets a subsystem's output):\n";
+    for (const auto& e : trace_events()) out << fmt::format("  {:<14} {:<6} {}\n", e.subsys, sim::to_string(e.level), e.name);
   } else if (what == "bugs") {
     for (const auto& b : model::bug_registry())
       out << fmt::format("{:<5} {}\n      fix: {}\n      expect: {}\n", b.name, b.title, b.history, b.expect);
@@ -357,17 +399,19 @@ int cmd_list(const std::string& what, std::ostream& out) {
   return kExitOk;
 }
 
+/// Every file is checked and reported, so one run lists all that need fixing.
 int cmd_check(const std::vector<std::string>& files, std::ostream& out, std::ostream& err) {
+  int status = kExitOk;
   for (const auto& f : files) {
     try {
       const Scenario sc = load_scenario(f);
-      out << fmt::format("{}: ok ({} CPUs, {} actions)\n", f, sc.cpus, sc.actions.size());
+      out << fmt::format("{}: ok ({}, {})\n", f, plural(sc.cpus, "CPU", "CPUs"), plural(sc.actions.size(), "action", "actions"));
     } catch (const ScenarioError& e) {
-      err << e.what() << "\n";
-      return kExitUsage;
+      print_error(err, e.what());
+      status = kExitUsage;
     }
   }
-  return kExitOk;
+  return status;
 }
 
 int cmd_trace_show(const std::string& file, int cpu, const std::string& from, const std::string& to,
@@ -378,7 +422,7 @@ int cmd_trace_show(const std::string& file, int cpu, const std::string& from, co
     if (text.empty()) continue;
     std::int64_t ns = 0;
     if (!parse_time_arg(text, ns)) {
-      err << fmt::format("smpsim: {}: '{}' is not a time such as 0.001234 (seconds) or 1500us\n", name, text);
+      print_error(err, fmt::format("{}: '{}' is not a time such as 0.001234 (seconds) or 1500us", name, text));
       return kExitUsage;
     }
     *dest = ns;
@@ -387,24 +431,57 @@ int cmd_trace_show(const std::string& file, int cpu, const std::string& from, co
   return trace_show(file, f, out, err);
 }
 
+/// "unknown subcommand ..." if a word where a subcommand is due names none (CLI11 would only say
+/// that a subcommand is required), else "". Stops at the first option: its value is not a word.
+std::string unknown_subcommand(CLI::App& app, int argc, const char* const* argv) {
+  CLI::App* at = &app;
+  std::string path = "smpsim";
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view word = argv[i];
+    const auto subs = at->get_subcommands([](CLI::App*) { return true; });
+    if (subs.empty() || word.empty() || word.front() == '-') return {};
+    const auto it = std::find_if(subs.begin(), subs.end(), [&](CLI::App* s) { return s->get_name() == word; });
+    if (it == subs.end()) {
+      std::vector<std::string> names;
+      for (const CLI::App* s : subs) names.push_back(s->get_name());
+      return fmt::format("unknown subcommand '{}' of {}; expected one of: {}", word, path, fmt::join(names, ", "));
+    }
+    at = *it;
+    path += " " + at->get_name();
+  }
+  return {};
+}
+
 }  // namespace
 
 int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"smpsim: a deterministic simulator of an SMP machine running Linux's stop_machine, smpboot and "
-               "CPU-hotplug code. Exit status: 0 expectations met, 1 a failure was found, 2 bad input or usage, "
-               "3 a replay did not reproduce.",
+               "CPU-hotplug code.\n"
+               "Exit status: 2 bad input or usage (every command); otherwise\n"
+               "  run            0 the run met the scenario's expectations, 1 it did not (a repro artifact is written)\n"
+               "  replay         0 the artifact reproduced (signature and trace hash), 3 it did not\n"
+               "  fuzz, explore  0 no run failed, 1 some run failed (artifacts are written)\n"
+               "  trace diff     0 the traces hold the same events, 1 they differ\n"
+               "  others         0\n",
                "smpsim"};
   app.set_version_flag("--version", smpsim_version());
   app.require_subcommand(1);
+  // One form for every error: CLI11's own parse errors too.
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return fmt::format("smpsim: error: {}; see --help\n", e.what());
+  });
 
   RunArgs run_args;
-  CLI::App* run = app.add_subcommand("run", "run a scenario once; on failure write a repro artifact");
+  CLI::App* run = app.add_subcommand(
+      "run", "run a scenario once; exit 0 if it met its expectations, else 1 and write a repro artifact");
   run->add_option("file", run_args.file, "scenario file (TOML, see docs/scenario-format.md)")->required();
   add_run_options(run, run_args);
 
   RunArgs replay_args;
-  CLI::App* replay = app.add_subcommand("replay", "re-run a repro artifact exactly; exit 3 if it does not reproduce");
-  replay->add_option("artifact", replay_args.file, "repro artifact (JSON) written by `smpsim run`")->required();
+  CLI::App* replay =
+      app.add_subcommand("replay", "re-run a repro artifact exactly; exit 0 if it reproduces, 3 if it does not");
+  replay->add_option("artifact", replay_args.file, "repro artifact (JSON) written by smpsim run, fuzz, explore or shrink")
+      ->required();
   add_trace_options(replay, replay_args);
 
   CLI::App* trace = app.add_subcommand("trace", "read trace files written with --trace (text or jsonl)");
@@ -418,21 +495,31 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
   show->add_option("--to", show_to, "up to this virtual time (inclusive)");
   show->add_option("--event", show_event, "only this event name; '*' is a wildcard (msm.*)");
   std::string diff_a, diff_b;
-  CLI::App* diff = trace->add_subcommand("diff", "print the first divergence of two traces, with context");
+  CLI::App* diff = trace->add_subcommand(
+      "diff", "print the first divergence of two traces (text or jsonl, compared event by event), with context; "
+              "exit 0 if they hold the same events, 1 if they differ, 2 on trouble (as diff(1))");
   diff->add_option("a", diff_a, "first trace")->required();
   diff->add_option("b", diff_b, "second trace")->required();
 
   std::string list_what;
-  CLI::App* list = app.add_subcommand("list", "list the stop/hotplug callback library, bug knobs or action kinds");
-  list->add_option("what", list_what, "fns, bugs or actions")->required()->check(CLI::IsMember({"fns", "bugs", "actions"}));
+  CLI::App* list =
+      app.add_subcommand("list", "list the stop/hotplug callback library, bug knobs, action kinds or trace events");
+  list->add_option("what", list_what, "fns, bugs, actions or events")
+      ->required()
+      ->check(CLI::IsMember({"fns", "bugs", "actions", "events"}));
 
   std::vector<std::string> check_files;
-  CLI::App* check = app.add_subcommand("check", "validate scenario files without running them");
+  CLI::App* check =
+      app.add_subcommand("check", "validate scenario files without running them; report each, exit 2 if any is bad");
   check->add_option("files", check_files, "scenario files")->required();
 
   SearchCommands search;
   add_search_commands(app, search);
 
+  if (const std::string bad = unknown_subcommand(app, argc, argv); !bad.empty()) {
+    print_error(err, bad);
+    return kExitUsage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -449,7 +536,7 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
     search.argv0 = argv0;
     if (auto status = run_search_command(search, out, err)) return *status;
   } catch (const std::exception& e) {
-    err << "smpsim: error: " << e.what() << "\n";
+    print_error(err, e.what());
     return kExitUsage;
   }
   return kExitUsage;

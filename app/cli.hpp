@@ -1,9 +1,10 @@
 // app/cli.hpp
 // The smpsim command line (CLI11): run, replay, trace show|diff, list, check. Kept in the
 // smpsim_app library so tests drive the real command with their own streams.
-// Exit statuses: 0 the run met its expectations, 1 a failure was found (or an expectation was
-// not met; for `trace diff`: the traces differ), 2 bad input or usage, 3 a replay did not
-// reproduce.
+// Exit statuses (the top-level --help and README.md say the same): 2 bad input or usage, for
+// every command; run: 0 the run met its expectations, 1 it did not; replay: 0 the artifact
+// reproduced, 3 it did not; fuzz, explore: 0 no run failed, 1 some did; trace diff: 0 the same
+// events, 1 different. Every error is one line, "smpsim: error: <file>:<line>:<col>: <what>".
 #pragma once
 
 #include <ostream>

@@ -4,6 +4,7 @@
 #include "app/scenario.hpp"
 
 #include "app/fns.hpp"
+#include "app/trace_events.hpp"
 #include "model/bugs.hpp"
 #include "model/cpu.hpp"
 
@@ -454,6 +455,19 @@ unsigned target_cpu(const Reader& r, const Scenario& s, const char* key = "targe
   return static_cast<unsigned>(r.integer(key, 0, s.cpus - 1, 0));
 }
 
+/// A trigger on an event the model never emits, or never shows to triggers, would never fire.
+void check_trigger_event(const Reader& r, const std::string& event) {
+  const TraceEventInfo* e = find_trace_event(event);
+  if (e == nullptr) {
+    const std::vector<std::string> close = close_trace_events(event);
+    r.fail("on", fmt::format("no trace event is named \"{}\"{}; `smpsim list events` lists them", event,
+                             close.empty() ? std::string() : fmt::format(" (did you mean {}?)", join(close))));
+  }
+  if (e->level < sim::Level::Info)
+    r.fail("on", fmt::format("\"{}\" is a {}-level event; triggers see only events at info level and above", event,
+                             sim::to_string(e->level)));
+}
+
 void parse_trigger(const Reader& r, const Scenario& s, Action& a) {
   if (!r.has("on")) {
     for (const char* k : {"on_cpu", "nth", "delay"})
@@ -466,6 +480,7 @@ void parse_trigger(const Reader& r, const Scenario& s, Action& a) {
   t.text = r.string("on", "", expected);
   if (!sim::parse_event_payload(t.text, t.event, t.fields) || t.event.find('=') != std::string::npos)
     r.fail("on", fmt::format("expected {}, got \"{}\"", expected, t.text));
+  check_trigger_event(r, t.event);
   t.cpu = static_cast<int>(r.integer("on_cpu", 0, s.cpus - 1, -1));
   t.nth = static_cast<std::uint32_t>(r.integer("nth", 1, 1'000'000'000, 1));
   t.delay = r.duration("delay", sim::Duration{});

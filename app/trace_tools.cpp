@@ -2,6 +2,7 @@
 #include "app/trace_tools.hpp"
 
 #include "sim/time.hpp"
+#include "sim/trace.hpp"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -21,7 +22,7 @@ namespace {
 bool read_lines(const std::string& path, std::vector<std::string>& out, std::ostream& err) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    err << fmt::format("smpsim: {}: cannot read: {}\n", path, std::strerror(errno));
+    err << fmt::format("smpsim: error: {}: cannot read: {}\n", path, std::strerror(errno));
     return false;
   }
   std::string line;
@@ -70,11 +71,20 @@ bool parse_text_line(std::string_view line, TraceLine& out) {
   }
   out.task = std::string(task);
   out.event = std::string(ev);
+  out.micros = true;
+  const std::string_view payload = line.substr(static_cast<std::size_t>(ev.data() - line.data()));
+  std::string name;
+  out.raw = !sim::parse_event_payload(payload, name, out.fields);
+  if (out.raw) out.fields = {{"msg", std::string(payload)}};
   return true;
 }
 
+// The keys every JSON Lines object has; an event field of one of these names is written with "_".
+constexpr std::string_view kFixedKeys[] = {"t", "cpu", "task", "subsys", "level", "event"};
+
 bool parse_json_line(std::string_view line, TraceLine& out) {
-  const auto j = nlohmann::json::parse(std::string(line), nullptr, /*allow_exceptions=*/false);
+  // Ordered: the fields keep the order they were written in, as in the text line.
+  const auto j = nlohmann::ordered_json::parse(std::string(line), nullptr, /*allow_exceptions=*/false);
   if (!j.is_object() || !j.contains("t") || !j.contains("cpu") || !j.contains("event")) return false;
   if (!j["t"].is_number_integer() || !j["event"].is_string()) return false;
   out.t_ns = j["t"].get<std::int64_t>();
@@ -82,7 +92,53 @@ bool parse_json_line(std::string_view line, TraceLine& out) {
   out.cpu = j["cpu"].get<int>();
   out.task = j.contains("task") && j["task"].is_string() ? j["task"].get<std::string>() : "-";
   out.event = j["event"].get<std::string>();
+  out.fields.clear();
+  for (const auto& [key, value] : j.items()) {
+    const auto fixed = [](std::string_view k) {
+      return std::find(std::begin(kFixedKeys), std::end(kFixedKeys), k) != std::end(kFixedKeys);
+    };
+    if (fixed(key)) continue;
+    std::string name = key;
+    if (name.size() > 1 && name.back() == '_' && fixed(std::string_view(name).substr(0, name.size() - 1))) name.pop_back();
+    out.fields.emplace_back(std::move(name), value.is_string() ? value.get<std::string>() : value.dump());
+  }
   return true;
+}
+
+/// A trace file's lines, each parsed; false (reported) if unreadable or not a trace.
+struct ParsedTrace {
+  std::vector<std::string> lines;  ///< as read (blank lines dropped)
+  std::vector<std::size_t> line_no;
+  std::vector<TraceLine> events;
+};
+
+bool read_trace(const std::string& path, ParsedTrace& t, std::ostream& err) {
+  std::vector<std::string> lines;
+  if (!read_lines(path, lines, err)) return false;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].empty()) continue;
+    TraceLine tl;
+    if (!parse_trace_line(lines[i], tl)) {
+      err << fmt::format("smpsim: error: {}:{}: not a trace line (text or JSON Lines, docs/trace-format.md): {}\n",
+                         path, i + 1, lines[i].substr(0, 80));
+      return false;
+    }
+    t.lines.push_back(std::move(lines[i]));
+    t.line_no.push_back(i + 1);
+    t.events.push_back(std::move(tl));
+  }
+  return true;
+}
+
+/// The same event, whichever format each side was read from.
+bool same_event(const TraceLine& a, const TraceLine& b) {
+  const bool micros = a.micros || b.micros;
+  const auto t = [micros](const TraceLine& l) { return micros ? l.t_ns / 1000 : l.t_ns; };
+  const auto name = [](const TraceLine& l) -> const std::string& {
+    static const std::string text = "text";
+    return l.raw ? text : l.event;
+  };
+  return t(a) == t(b) && a.cpu == b.cpu && a.task == b.task && name(a) == name(b) && a.fields == b.fields;
 }
 
 }  // namespace
@@ -102,49 +158,51 @@ bool parse_time_arg(const std::string& text, std::int64_t& ns) {
 }
 
 int trace_show(const std::string& path, const TraceFilter& f, std::ostream& out, std::ostream& err) {
-  std::vector<std::string> lines;
-  if (!read_lines(path, lines, err)) return 2;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    const std::string& l = lines[i];
-    if (l.empty()) continue;
-    TraceLine tl;
-    if (!parse_trace_line(l, tl)) {
-      err << fmt::format("smpsim: {}:{}: not a trace line: {}\n", path, i + 1, l.substr(0, 80));
-      return 2;
-    }
+  ParsedTrace t;
+  if (!read_trace(path, t, err)) return 2;
+  for (std::size_t i = 0; i < t.events.size(); ++i) {
+    const TraceLine& tl = t.events[i];
     if (f.cpu && tl.cpu != *f.cpu) continue;
     if (f.from_ns && tl.t_ns < *f.from_ns) continue;
     if (f.to_ns && tl.t_ns > *f.to_ns) continue;
     if (!f.event.empty() && ::fnmatch(f.event.c_str(), tl.event.c_str(), 0) != 0) continue;
-    out << l << '\n';
+    out << t.lines[i] << '\n';
   }
   return 0;
 }
 
 int trace_diff(const std::string& a, const std::string& b, std::ostream& out, std::ostream& err, std::size_t context) {
-  std::vector<std::string> la, lb;
-  if (!read_lines(a, la, err) || !read_lines(b, lb, err)) return 2;
+  ParsedTrace ta, tb;
+  if (!read_trace(a, ta, err) || !read_trace(b, tb, err)) return 2;
+  const auto& ea = ta.events;
+  const auto& eb = tb.events;
   std::size_t i = 0;
-  while (i < la.size() && i < lb.size() && la[i] == lb[i]) ++i;
-  if (i == la.size() && i == lb.size()) {
-    out << fmt::format("traces are identical ({} lines)\n", la.size());
+  while (i < ea.size() && i < eb.size() && same_event(ea[i], eb[i])) ++i;
+  if (i == ea.size() && i == eb.size()) {
+    out << fmt::format("traces are identical ({} events)\n", ea.size());
     return 0;
   }
-  out << fmt::format("first divergence at line {}", i + 1);
-  TraceLine ta, tb;
-  if (i < la.size() && i < lb.size() && parse_trace_line(la[i], ta) && parse_trace_line(lb[i], tb))
-    out << fmt::format(" ({}: {} on cpu{}; {}: {} on cpu{})", a, ta.event, ta.cpu, b, tb.event, tb.cpu);
-  else if (i >= la.size())
-    out << fmt::format(" ({} ends after {} lines)", a, la.size());
-  else if (i >= lb.size())
-    out << fmt::format(" ({} ends after {} lines)", b, lb.size());
+  // Where the divergence is, in each file's own line numbers (they differ only with blank lines).
+  const auto where = [](const ParsedTrace& t, std::size_t k) {
+    return k < t.line_no.size() ? t.line_no[k] : (t.line_no.empty() ? 1 : t.line_no.back() + 1);
+  };
+  if (where(ta, i) == where(tb, i)) out << fmt::format("first divergence at line {}", where(ta, i));
+  else out << fmt::format("first divergence at event {} ({} line {}, {} line {})", i + 1, a, where(ta, i), b, where(tb, i));
+  if (i < ea.size() && i < eb.size())
+    out << fmt::format(" ({}: {} on cpu{}; {}: {} on cpu{})", a, ea[i].event, ea[i].cpu, b, eb[i].event, eb[i].cpu);
+  else if (i >= ea.size())
+    out << fmt::format(" ({} ends after {} events)", a, ea.size());
+  else
+    out << fmt::format(" ({} ends after {} events)", b, eb.size());
   out << "\n";
   const std::size_t from = i > context ? i - context : 0;
-  for (std::size_t k = from; k < i; ++k) out << fmt::format("  {:>6}  {}\n", k + 1, la[k]);
+  for (std::size_t k = from; k < i; ++k) out << fmt::format("  {:>6}  {}\n", ta.line_no[k], ta.lines[k]);
   out << fmt::format("--- {}\n", a);
-  for (std::size_t k = i; k < std::min(la.size(), i + context + 1); ++k) out << fmt::format("- {:>6}  {}\n", k + 1, la[k]);
+  for (std::size_t k = i; k < std::min(ea.size(), i + context + 1); ++k)
+    out << fmt::format("- {:>6}  {}\n", ta.line_no[k], ta.lines[k]);
   out << fmt::format("+++ {}\n", b);
-  for (std::size_t k = i; k < std::min(lb.size(), i + context + 1); ++k) out << fmt::format("+ {:>6}  {}\n", k + 1, lb[k]);
+  for (std::size_t k = i; k < std::min(eb.size(), i + context + 1); ++k)
+    out << fmt::format("+ {:>6}  {}\n", tb.line_no[k], tb.lines[k]);
   return 1;
 }
 

@@ -83,7 +83,7 @@ TEST_CASE("cli: a bad scenario file exits 2 with the error and leaves no trace o
   apptest::write_file(tmp.file("bad.toml"), "[machine]\ncpus = 4\nwhatever = 1\n");
   const auto r = smpsim({"run", tmp.file("bad.toml"), "--trace", tmp.file("t.log"), "--artifact", tmp.file("a.json")});
   CHECK(r.status == 2);
-  CHECK(contains(r.err, tmp.file("bad.toml") + ":3:1: error: machine.whatever: unknown key"));
+  CHECK(contains(r.err, "smpsim: error: " + tmp.file("bad.toml") + ":3:1: machine.whatever: unknown key"));
   CHECK(tmp.files() == std::vector<std::string>{"bad.toml"});
   CHECK(smpsim({"run", tmp.file("missing.toml")}).status == 2);
   CHECK(smpsim({"run", apptest::scenario_path("default"), "--bug", "B404"}).status == 2);
@@ -99,7 +99,111 @@ TEST_CASE("cli: check validates scenario files") {
   apptest::write_file(tmp.file("bad.toml"), "[run]\nstrategy = \"lucky\"\n");
   const auto r = smpsim({"check", tmp.file("bad.toml")});
   CHECK(r.status == 2);
-  CHECK(contains(r.err, "bad.toml:2:12: error: run.strategy: expected one of \"fifo\", \"random\", \"pct\""));
+  CHECK(contains(r.err, "bad.toml:2:12: run.strategy: expected one of \"fifo\", \"random\", \"pct\""));
+}
+
+TEST_CASE("cli: check checks every file it is given, reports each (ok or its error) and exits 2 if any was bad") {
+  apptest::TempDir tmp;
+  apptest::write_file(tmp.file("bad.toml"), "[run]\nstrategy = \"lucky\"\n");
+  const std::string good = apptest::scenario_path("default");
+  const auto r = smpsim({"check", good, tmp.file("nonexist.toml"), tmp.file("bad.toml"), apptest::scenario_path("lockup_hard")});
+  CHECK(r.status == 2);
+  CHECK(contains(r.out, good + ": ok (4 CPUs, 5 actions)"));
+  CHECK(contains(r.out, apptest::scenario_path("lockup_hard") + ": ok"));
+  CHECK(contains(r.err, tmp.file("nonexist.toml")));
+  CHECK(contains(r.err, tmp.file("bad.toml") + ":2:12: run.strategy"));
+}
+
+TEST_CASE("cli: an unknown subcommand is a usage error naming it and the subcommands there are") {
+  const auto r = smpsim({"bogus"});
+  CHECK(r.status == 2);
+  CHECK(r.err == "smpsim: error: unknown subcommand 'bogus' of smpsim; expected one of: run, replay, trace, list, check, "
+                 "fuzz, explore, shrink\n");
+  const auto t = smpsim({"trace", "shwo", "x.log"});
+  CHECK(t.status == 2);
+  CHECK(t.err == "smpsim: error: unknown subcommand 'shwo' of smpsim trace; expected one of: show, diff\n");
+}
+
+TEST_CASE("cli: every error is one line 'smpsim: error: <where>: <what>' that says error once") {
+  apptest::TempDir tmp;
+  apptest::write_file(tmp.file("trunc.json"), "{\"format\": \"smpsim-re");
+  apptest::write_file(tmp.file("bad.toml"), "[machine]\ncpus = \"four\"\n");
+  apptest::write_file(tmp.file("garbage.log"), "hello\n");
+  const std::vector<std::vector<std::string>> bad = {
+      {"replay", tmp.file("trunc.json")},
+      {"shrink", tmp.file("trunc.json"), "-o", tmp.file("o.json")},
+      {"run", tmp.file("bad.toml")},
+      {"check", tmp.file("bad.toml")},
+      {"fuzz", apptest::scenario_path("default"), "--runs", "1", "--jobs", "0"},
+      {"run", apptest::scenario_path("default"), "--seed", "soon"},
+      {"run", apptest::scenario_path("default"), "--strategy", "clever"},
+      {"trace", "show", tmp.file("garbage.log")},
+      {"trace", "show", tmp.file("missing.log")},
+      {"list", "everything"},
+  };
+  for (const auto& args : bad) {
+    CAPTURE(args);
+    const auto r = smpsim(args);
+    CHECK(r.status == 2);
+    CHECK(r.err.rfind("smpsim: error: ", 0) == 0);
+    CHECK(r.err.find("error:", 8) == r.err.find("error:"));  // said once
+    CHECK(r.err.find('\n') == r.err.size() - 1);            // one line
+  }
+  CHECK(contains(smpsim({"replay", tmp.file("trunc.json")}).err, "smpsim: error: " + tmp.file("trunc.json") + ": not a repro artifact"));
+  CHECK(contains(smpsim({"run", tmp.file("bad.toml")}).err, "smpsim: error: " + tmp.file("bad.toml") + ":2:8: machine.cpus:"));
+  CHECK(contains(smpsim({"trace", "show", tmp.file("garbage.log")}).err,
+                 "smpsim: error: " + tmp.file("garbage.log") + ":1: not a trace line"));
+}
+
+TEST_CASE("cli: --log with an unknown subsystem is a usage error listing the subsystems") {
+  const auto r = smpsim({"run", apptest::scenario_path("default"), "--log", "nosuch=debug"});
+  CHECK(r.status == 2);
+  CHECK(contains(r.err, "--log: unknown trace subsystem 'nosuch'; expected * or one of: cpu, cpuhp, irq,"));
+  CHECK(contains(r.err, "stop_machine"));
+  CHECK(smpsim({"run", apptest::scenario_path("default"), "--log", "*=debug", "--log", "stop_machine=warn"}).status == 0);
+  CHECK(contains(smpsim({"list", "events"}).out, "cpuhp.done"));
+}
+
+TEST_CASE("cli: the help gives the exit statuses of each command, and names every command that writes artifacts") {
+  const std::string top = smpsim({"--help"}).out;
+  CHECK(contains(top, "Exit status: 2 bad input or usage (every command); otherwise"));
+  CHECK(contains(top, "run            0 the run met the scenario's expectations, 1 it did not (a repro artifact is written)"));
+  CHECK(contains(top, "replay         0 the artifact reproduced (signature and trace hash), 3 it did not"));
+  CHECK(contains(top, "fuzz, explore  0 no run failed, 1 some run failed"));
+  CHECK(contains(top, "trace diff     0 the traces hold the same events, 1 they differ"));
+  CHECK_FALSE(contains(top, "1 a failure was found"));
+  CHECK(contains(smpsim({"replay", "--help"}).out, "written by smpsim run, fuzz, explore or shrink"));
+  CHECK(contains(smpsim({"trace", "diff", "--help"}).out, "exit 0 if they hold the same events, 1 if they differ, 2 on trouble"));
+  CHECK(contains(smpsim({"check", "--help"}).out, "exit 2 if any is bad"));
+}
+
+TEST_CASE("cli: run prints each per-CPU duration column in microseconds to the nanosecond, and counts in the singular when one") {
+  apptest::TempDir tmp;
+  apptest::write_file(tmp.file("one.toml"), "[machine]\ncpus = 1\n[[action]]\ndo = \"synchronize_rcu\"\n");
+  const auto r = smpsim({"run", tmp.file("one.toml")});
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "): 1 CPU, 1 action\n"));
+  CHECK(contains(r.out, "a1 synchronize_rcu: 1 call, ret 0"));
+  const auto d = smpsim({"run", apptest::scenario_path("default")});
+  const std::string header = "cpu          steps  switches      irqs       spin us     halted us";
+  CHECK(contains(d.out, header + "\n"));
+  std::istringstream lines(d.out);
+  int rows = 0;
+  for (std::string l; std::getline(lines, l);) {
+    if (l.rfind("  cpu", 0) != 0) continue;
+    ++rows;
+    std::istringstream cols(l);
+    std::string cpu, steps, switches, irqs, spin, halted;
+    cols >> cpu >> steps >> switches >> irqs >> spin >> halted;
+    for (const std::string& us : {spin, halted}) {
+      CAPTURE(l);
+      CHECK(us.size() > 4);
+      CHECK(us[us.size() - 4] == '.');
+      CHECK(us.find_first_not_of("0123456789.") == std::string::npos);
+    }
+    CHECK(l.size() == header.size());
+  }
+  CHECK(rows == 4);
 }
 
 TEST_CASE("artifact: holds the format version, smpsim version, scenario text, parameters, choices, signature, hash") {
@@ -129,7 +233,7 @@ TEST_CASE("replay: works from the artifact alone, after the scenario file is gon
   CHECK(smpsim({"run", tmp.file("s.toml"), "--bug", "B18", "--artifact", art}).status == 1);
   std::filesystem::remove(tmp.file("s.toml"));
   const auto r = smpsim({"replay", art, "--trace", tmp.file("replay.log")});
-  CHECK(r.status == 1);
+  CHECK(r.status == 0);
   CHECK(contains(r.out, "reproduced"));
   CHECK(contains(apptest::read_file(tmp.file("replay.log")), "sim.failure kind=I-SM-6"));
 }
@@ -206,6 +310,40 @@ TEST_CASE("trace diff: identical traces exit 0, the first divergence is shown wi
   CHECK(contains(d.out, "first divergence at line "));
   CHECK(contains(d.out, "--- " + tmp.file("a.log")));
   CHECK(contains(d.out, "+++ " + tmp.file("c.log")));
+}
+
+TEST_CASE("trace diff: the text and the jsonl trace of one run hold the same events (status 0), and a changed field is a divergence") {
+  apptest::TempDir tmp;
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.log")});
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.jsonl"), "--trace-format", "jsonl"});
+  const auto same = smpsim({"trace", "diff", tmp.file("d.log"), tmp.file("d.jsonl")});
+  CHECK_MESSAGE(same.status == 0, same.out);
+  CHECK(contains(same.out, "traces are identical"));
+  CHECK(smpsim({"trace", "diff", tmp.file("d.jsonl"), tmp.file("d.log")}).status == 0);
+  std::string text = apptest::read_file(tmp.file("d.log"));
+  const auto at = text.find("state=DISABLE_IRQ");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 17, "state=RUN");
+  apptest::write_file(tmp.file("e.log"), text);
+  const auto d = smpsim({"trace", "diff", tmp.file("d.jsonl"), tmp.file("e.log")});
+  CHECK(d.status == 1);
+  CHECK(contains(d.out, "first divergence at line "));
+}
+
+TEST_CASE("trace diff: a file that trace show refuses (garbage, Chrome JSON, missing) is trouble: status 2 naming the file and line") {
+  apptest::TempDir tmp;
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.log")});
+  smpsim({"run", apptest::scenario_path("default"), "--trace", tmp.file("d.json"), "--trace-format", "chrome"});
+  apptest::write_file(tmp.file("garbage.txt"), "[    0.000000] cpu0 swapper/0 sched.switch cpu=0\nnot a trace\n");
+  for (const std::string other : {"d.json", "garbage.txt", "missing.log"}) {
+    CAPTURE(other);
+    const auto r = smpsim({"trace", "diff", tmp.file("d.log"), tmp.file(other)});
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(contains(r.err, "smpsim: error: " + tmp.file(other)));
+  }
+  CHECK(contains(smpsim({"trace", "diff", tmp.file("garbage.txt"), tmp.file("d.log")}).err, "garbage.txt:2: not a trace line"));
+  CHECK(contains(smpsim({"trace", "diff", tmp.file("d.json"), tmp.file("d.log")}).err, "d.json:1: not a trace line"));
 }
 
 TEST_CASE("chrome trace: valid Trace Event JSON with a process, CPU tracks, task slices, irq/preempt windows, "

@@ -118,7 +118,7 @@ TEST_CASE("output: run and replay exit 2 when the trace or the repro artifact ca
     CAPTURE(format);
     const auto r = smpsim({"run", sc, "--trace", bad, "--trace-format", format, "--artifact", tmp.file("a.json")});
     CHECK(r.status == 2);
-    CHECK(contains(r.err, "smpsim: --trace: " + bad + ": cannot write: Not a directory"));
+    CHECK(contains(r.err, "smpsim: error: --trace: " + bad + ": cannot write: Not a directory"));
     if (is_char_device("/dev/full")) {
       const auto f = smpsim({"run", apptest::scenario_path("default"), "--trace", "/dev/full", "--trace-format", format});
       CHECK(f.status == 2);

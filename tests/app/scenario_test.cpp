@@ -215,6 +215,18 @@ TEST_CASE("scenario: required action arguments and conflicting keys are errors")
                  "action[1].state: expected a hotplug state name"));
 }
 
+TEST_CASE("scenario: a trigger on an event the model never emits, or emits below the info level, is an error naming close events") {
+  // A misspelt trigger would otherwise pass and its action would silently never start.
+  const std::string e = parse_error("[[action]]\ndo = \"synchronize_rcu\"\non = \"cpuhp.dnoe op=down\"\n");
+  CHECK(contains(e, "test.toml:3:6: error: action[1].on: no trace event is named \"cpuhp.dnoe\""));
+  CHECK(contains(e, "did you mean cpuhp.done"));
+  CHECK(contains(parse_error("[[action]]\ndo = \"synchronize_rcu\"\non = \"cpuhp.whatever\"\n"), "cpuhp.invoke"));
+  CHECK(contains(parse_error("[[action]]\ndo = \"synchronize_rcu\"\non = \"sched.wakeup\"\n"),
+                 "action[1].on: \"sched.wakeup\" is a debug-level event; triggers see only events at info level and above"));
+  CHECK(parse_error("[[action]]\ndo = \"synchronize_rcu\"\non = \"cpuhp.done op=down\"\n").empty());
+  CHECK(parse_error("[[action]]\ndo = \"synchronize_rcu\"\non = \"rcu.gp.end\"\n").empty());
+}
+
 TEST_CASE("scenario: host faults: vcpu_stall needs a target and a duration, cpu_up's fail_state a hotplug state name") {
   const app::Scenario s = parse(R"(
 [[action]]
