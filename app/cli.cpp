@@ -462,6 +462,7 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
                "  replay         0 the artifact reproduced (signature and trace hash), 3 it did not\n"
                "  fuzz, explore  0 no run failed, 1 some run failed (artifacts are written)\n"
                "  trace diff     0 the traces hold the same events, 1 they differ\n"
+               "  shrink         0 the shrunk artifact is written, 3 the input does not replay exactly\n"
                "  others         0\n",
                "smpsim"};
   app.set_version_flag("--version", smpsim_version());

@@ -171,6 +171,7 @@ TEST_CASE("cli: the help gives the exit statuses of each command, and names ever
   CHECK(contains(top, "replay         0 the artifact reproduced (signature and trace hash), 3 it did not"));
   CHECK(contains(top, "fuzz, explore  0 no run failed, 1 some run failed"));
   CHECK(contains(top, "trace diff     0 the traces hold the same events, 1 they differ"));
+  CHECK(contains(top, "shrink         0 the shrunk artifact is written, 3 the input does not replay exactly"));
   CHECK_FALSE(contains(top, "1 a failure was found"));
   CHECK(contains(smpsim({"replay", "--help"}).out, "written by smpsim run, fuzz, explore or shrink"));
   CHECK(contains(smpsim({"trace", "diff", "--help"}).out, "exit 0 if they hold the same events, 1 if they differ, 2 on trouble"));
