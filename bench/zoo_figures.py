@@ -33,7 +33,7 @@ for scen in scens:
                                     "--strategy", strat, "--stop-on-first", "--out", out],
                                    capture_output=True, text=True)
                 wall = time.monotonic() - t0
-            m = re.search(r"fuzz: (\d+) runs, (\d+) failing", r.stdout)
+            m = re.search(r"fuzz: (\d+) runs?(?: \([^)]*\))?, (\d+) failing", r.stdout)
             hit = bool(m and int(m.group(2)) > 0)
             found += hit
             runs.append(int(m.group(1)) if hit else max_runs + 1)
