@@ -23,17 +23,20 @@ namespace {
 
 constexpr int kOk = 0, kFound = 1, kUsage = 2, kNotReproduced = 3;
 
-/// A decimal count of 1 or more: digits only (no sign, no blanks), within 64 bits.
-bool parse_seed(const std::string& text, std::uint64_t& v) {
+/// A decimal whole number: digits only (no sign, no blanks), within 64 bits.
+bool parse_uint(const std::string& text, std::uint64_t& v) {
   if (text.empty() || text.size() > 20 || text.find_first_not_of("0123456789") != std::string::npos) return false;
   try {
     std::size_t used = 0;
     v = std::stoull(text, &used);
-    return used == text.size() && v >= 1;
+    return used == text.size();
   } catch (const std::exception&) {
     return false;
   }
 }
+
+/// A seed or a count of runs: a whole number of 1 or more.
+bool parse_seed(const std::string& text, std::uint64_t& v) { return parse_uint(text, v) && v >= 1; }
 
 bool parse_range(const std::string& text, std::uint64_t& a, std::uint64_t& b) {
   const auto dots = text.find("..");
@@ -75,12 +78,14 @@ int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   const auto st = fuzz_strategy_from_string(s.strategy);
   if (!st) return usage(err, fmt::format("fuzz: --strategy: expected random, pct, swarm, monkey or portfolio, got \"{}\"", s.strategy));
   o.strategy = *st;
-  unsigned si = 0, sn = 0;
-  char slash = 0;
-  if (std::sscanf(s.shard.c_str(), "%u%c%u", &si, &slash, &sn) != 3 || slash != '/' || sn == 0 || si >= sn)
-    return usage(err, fmt::format("fuzz: --shard: expected I/N with 0 <= I < N, got \"{}\"", s.shard));
-  o.shard_index = si;
-  o.shard_count = sn;
+  // Strict: digits only on both sides of one slash (sscanf took "1/2junk" and wrapped "0/-1").
+  const auto slash = s.shard.find('/');
+  std::uint64_t si = 0, sn = 0;
+  if (slash == std::string::npos || !parse_uint(s.shard.substr(0, slash), si) || !parse_uint(s.shard.substr(slash + 1), sn) ||
+      sn == 0 || sn > 1'000'000'000 || si >= sn)
+    return usage(err, fmt::format("fuzz: --shard: expected I/N, whole numbers with 0 <= I < N <= 10^9, got \"{}\"", s.shard));
+  o.shard_index = static_cast<unsigned>(si);
+  o.shard_count = static_cast<unsigned>(sn);
   if (!check_bugs(s.bugs, err)) return kUsage;
   o.bugs = s.bugs;
   o.pct_depth = s.pct_depth;

@@ -162,6 +162,12 @@ std::string artifact_name(const std::string& signature) {
   return fmt::format("{}-{:08x}.json", safe, static_cast<std::uint32_t>(sim::fnv1a64(signature)));
 }
 
+/// A bucket's artifact is its run with the fewest steps, the lowest seed among equals: the same
+/// run whatever order the runs end in (--jobs) and whichever invocation ran it (--resume).
+bool better_than_best(const FuzzResult& r, const FuzzBucket& b) {
+  return r.steps < b.best_steps || (r.steps == b.best_steps && r.seed < b.best_seed);
+}
+
 /// Number of Pick choices (a ready set of two or more CPUs) in a recorded choice log.
 std::uint64_t count_picks(const sim::ChoiceLog& log) {
   std::uint64_t n = 0;
@@ -176,7 +182,7 @@ class SeedCursor {
  public:
   SeedCursor(std::uint64_t first, std::uint64_t last, unsigned index, unsigned count, const std::set<std::uint64_t>& done)
       : last_(last), count_(count), done_(done) {
-    const std::uint64_t r = first % count, skip = (index + count - r) % count;
+    const std::uint64_t r = first % count, skip = (std::uint64_t{index} + count - r) % count;
     exhausted_ = first > last || last - first < skip;
     next_ = first + (exhausted_ ? 0 : skip);
   }
@@ -330,7 +336,8 @@ Job make_swarm_job(const Scenario& sc, std::uint64_t seed, Job job) {
 static std::vector<std::int64_t> monkey_points(const Scenario& sc, const FuzzOptions& o) {
   std::ostringstream trace;
   RunOptions opts;
-  opts.seed = o.seed_first;
+  opts.seed = 1;  // fixed, like PCT's pilots: a fifo run still draws seeded faults, and the points
+                  // must not depend on where the campaign's seed range starts
   opts.strategy = sim::PolicyKind::Fifo;
   opts.bugs = o.bugs;
   opts.text_trace = &trace;
@@ -432,7 +439,8 @@ nlohmann::json campaign_identity(const Scenario& sc, const FuzzOptions& o) {
 /// DIR/campaign.json names the campaign whose runs DIR/results.jsonl holds: a new campaign does
 /// not append to another's results, and --resume continues only the same campaign (any seed
 /// range, shard or job count).
-void claim_out_dir(const Scenario& sc, const FuzzOptions& o, const std::string& results_path) {
+/// Returns true when DIR holds runs of this campaign, which --resume continues.
+bool claim_out_dir(const Scenario& sc, const FuzzOptions& o, const std::string& results_path) {
   const std::string id_path = (fs::path(o.out_dir) / "campaign.json").string();
   const nlohmann::json id = campaign_identity(sc, o);
   std::error_code ec;
@@ -456,9 +464,10 @@ void claim_out_dir(const Scenario& sc, const FuzzOptions& o, const std::string& 
                                              "give another --out",
                                              id_path, key, was.dump(), id[key].dump()));
     }
-    return;
+    return true;
   }
   write_file_atomically(id_path, id.dump(2) + "\n");
+  return false;
 }
 
 /// DIR/probes.json: the probe hits of the campaign's earlier invocations, so a resumed
@@ -497,7 +506,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   fs::create_directories(fs::path(o.out_dir) / "artifacts");
   const std::string results_path = (fs::path(o.out_dir) / "results.jsonl").string();
   const std::string probes_path = (fs::path(o.out_dir) / "probes.json").string();
-  claim_out_dir(sc, o, results_path);
+  const bool continuing = claim_out_dir(sc, o, results_path);
   std::set<std::uint64_t> done_seeds;
   std::vector<FuzzResult> results;
   std::map<std::string, std::uint64_t> probes;
@@ -514,7 +523,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
         // a line torn by a kill: that seed simply runs again
       }
     }
-    probes = read_probe_counts(probes_path);
+    if (continuing) probes = read_probe_counts(probes_path);  // another campaign's are not ours
   }
   sum.resumed = results.size();
   SeedCursor cursor(o.seed_first, o.seed_last, o.shard_index, o.shard_count, done_seeds);
@@ -559,8 +568,17 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
 
   std::mutex mu;
   std::string append_error;  // set (under mu) by the first failed results.jsonl append
+  // A line torn by a kill is ended first, so the next run's line is not glued to it (the torn
+  // one is skipped when the campaign is resumed, and its seed runs again).
+  const bool torn = [&] {
+    std::ifstream in(results_path, std::ios::binary | std::ios::ate);
+    if (!in || in.tellg() <= 0) return false;
+    in.seekg(-1, std::ios::end);
+    return in.get() != '\n';
+  }();
   std::ofstream results_out(results_path, std::ios::app);
   if (!results_out) throw std::runtime_error(fmt::format("{}: cannot write: {}", results_path, std::strerror(errno)));
+  if (torn) results_out << "\n" << std::flush;
   std::map<std::string, FuzzBucket> buckets;
   for (const auto& r : results) {
     if (!r.failed) continue;
@@ -569,7 +587,16 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     ++b.count;
     b.signature = r.signature;
     b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(r.signature)).string();
-    if (b.best_steps == 0 || r.steps < b.best_steps) b.best_steps = r.steps;
+    if (b.count == 1 || better_than_best(r, b)) {
+      b.best_steps = r.steps;
+      b.best_seed = r.seed;
+    }
+  }
+  // An artifact lost from an earlier invocation (removed by hand, say) is written again by the
+  // next run of its signature, whatever its length.
+  for (auto& [sig, b] : buckets) {
+    std::error_code ec;
+    if (!fs::exists(b.artifact, ec)) b.best_steps = UINT64_MAX;
   }
   bool stop = false;  // under mu
   const auto t0 = Clock::now();
@@ -577,6 +604,11 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   std::uint64_t finished = 0;
   const std::vector<std::string> model_probes = model::model_probe_names();
 
+  auto save_probes = [&] {  // with mu held
+    FuzzSummary partial;
+    partial.probes = probes;
+    write_file_atomically(probes_path, coverage_json(partial).dump(2) + "\n");
+  };
   auto report_progress = [&](bool final) {
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     const std::string done = to_run ? fmt::format("{}/{}", finished, *to_run) : fmt::format("{}", finished);
@@ -588,9 +620,9 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     else progress << line << "\n" << std::flush;
   };
 
-  // Each worker counts probe hits in its own map, merged when it stops; the shared map learns a
-  // name as soon as a worker first sees it (for the progress line). Little is done under `mu`.
-  auto worker = [&](std::map<std::string, std::uint64_t>& hits) {
+  // Workers share `probes` and the buckets under `mu`, with the results file: a run's probe hits
+  // are a few dozen map updates, little next to the run itself.
+  auto worker = [&] {
     for (;;) {
       std::uint64_t seed = 0;
       {
@@ -618,21 +650,13 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.steps = rep.result.steps;
       if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = count_picks(rep.choices);
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
-      bool new_probe = false;
-      for (const auto& [p, n] : rep.result.probes) {
-        auto [it, fresh] = hits.try_emplace(p, 0);
-        it->second += n;
-        new_probe |= fresh;
-      }
       // Only a run that may become its signature's artifact is run again in full: a bucket's
-      // best steps and first seed only decrease, so a run that is not better now never will be.
+      // best (steps, seed) only decreases, so a run that is not better now never will be.
       bool may_be_best = d.res.failed;
       if (may_be_best) {
         std::lock_guard<std::mutex> lock(mu);
         const auto it = buckets.find(d.res.signature);
-        if (it != buckets.end() && it->second.count > 0)
-          may_be_best = d.res.steps < it->second.best_steps ||
-                        (d.res.steps == it->second.best_steps && d.res.seed < it->second.first_seed);
+        if (it != buckets.end() && it->second.count > 0) may_be_best = better_than_best(d.res, it->second);
       }
       if (may_be_best) {
         const RunReport full = run_scenario(job.scenario(sc), job.opts);
@@ -646,6 +670,23 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       if (d.res.picks) j["picks"] = d.res.picks;
       const std::string line = j.dump();
       std::lock_guard<std::mutex> lock(mu);
+      for (const auto& [p, n] : rep.result.probes) probes[p] += n;
+      // The artifact goes to disk before the run's line: a kill in between leaves a run that a
+      // resumed campaign runs again, never a recorded failure without its artifact.
+      if (d.res.failed) {
+        auto& b = buckets[d.res.signature];
+        const bool better = b.count == 0 || better_than_best(d.res, b);
+        if (b.count == 0 || d.res.seed < b.first_seed) b.first_seed = d.res.seed;
+        ++b.count;
+        b.signature = d.res.signature;
+        b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(d.res.signature)).string();
+        if (better) {
+          b.best_steps = d.res.steps;
+          b.best_seed = d.res.seed;
+          write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature (may_be_best held)
+        }
+        if (o.stop_on_first) stop = true;
+      }
       // The first failed append names its errno; a worker that finds the stream already failed
       // (before the first one's error is recorded) repeats that message, not its own errno.
       if (append_error.empty()) {
@@ -654,27 +695,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
           append_error = fmt::format("{}: cannot append a result: {}", results_path, std::strerror(errno));
       }
       if (!append_error.empty()) throw std::runtime_error(append_error);
-      if (new_probe)
-        for (const auto& [p, n] : hits) probes.try_emplace(p, 0);
-      if (d.res.failed) {
-        auto& b = buckets[d.res.signature];
-        const bool better = b.count == 0 || d.res.steps < b.best_steps ||
-                            (d.res.steps == b.best_steps && d.res.seed < b.first_seed);
-        if (b.count == 0 || d.res.seed < b.first_seed) b.first_seed = d.res.seed;
-        ++b.count;
-        b.signature = d.res.signature;
-        b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(d.res.signature)).string();
-        if (better) {
-          b.best_steps = d.res.steps;
-          write_artifact(b.artifact, *d.artifact);  // the shortest run that showed this signature (may_be_best held)
-        }
-        if (o.stop_on_first) stop = true;
-      }
       results.push_back(std::move(d.res));
       ++finished;
       if (std::chrono::duration<double>(Clock::now() - last_print).count() >= (o.progress_tty ? 0.2 : 2.0)) {
         last_print = Clock::now();
         report_progress(false);
+        save_probes();  // a killed invocation keeps the coverage of its recorded runs (near enough)
       }
     }
   };
@@ -682,16 +708,13 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   // is rethrown here, on the calling thread, once every worker has stopped.
   std::exception_ptr error;
   auto guarded = [&] {
-    std::map<std::string, std::uint64_t> hits;
     try {
-      worker(hits);
+      worker();
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();
       stop = true;
     }
-    std::lock_guard<std::mutex> lock(mu);
-    for (const auto& [p, n] : hits) probes[p] += n;
   };
   std::vector<std::thread> pool;
   for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(guarded);
@@ -848,10 +871,11 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
 
   // What is shrunk is what replays: an artifact that does not replay exactly (`smpsim replay`
   // would say so) is refused rather than shrunk into something else.
+  std::optional<RunReport> best;
   {
     RunOptions exact = base;
     exact.replay = log;
-    const RunReport first = run_scenario(sc, exact);
+    RunReport first = run_scenario(sc, exact);
     ++sum.runs;
     if (first.result.replay_diverged_at || !first.signature || !(*first.signature == target) ||
         first.result.trace_hash != in.trace_hash)
@@ -860,10 +884,17 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
           first.signature && *first.signature == target ? fmt::format("trace hash {:016x}, the artifact says {:016x}",
                                                                       first.result.trace_hash, in.trace_hash)
                                                         : "another signature"));
+    best = std::move(first);
   }
 
-  std::optional<RunReport> best;
-  auto budget_left = [&] { return sum.runs < so.max_runs; };
+  // The budget counts every run: the first replay, the candidates, and the final exact check,
+  // for which one run is kept back.
+  bool changed = false;
+  auto budget_left = [&] {
+    if (sum.runs + 1 < so.max_runs) return true;
+    sum.cut = true;
+    return false;
+  };
   auto report = [&](const char* phase) {
     progress << fmt::format("shrink: {}: {} runs, {} non-default choices of {}, {}, {}\n", phase, sum.runs,
                             nondefault_picks(log), log.size(), plural(sc.actions.size(), "action"), plural(sc.cpus, "cpu"));
@@ -886,9 +917,9 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     if (!no_worse || !smaller) return false;
     log = rep.choices;
     best = std::move(rep);
+    changed = true;
     return true;
   };
-  if (!attempt(sc, log, false)) throw std::runtime_error("internal: the artifact replayed exactly but not leniently");
 
   // 1. The scenario's actions, last first (few candidates, and each one it loses shortens every
   // later replay, so these go before the schedule's many).
@@ -904,6 +935,7 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
       // the action is referenced elsewhere (a trigger, an expectation): keep it
     }
   }
+  report("actions");
   // 2. Fewer CPUs, while the scenario still parses.
   for (unsigned cpus = sc.cpus; cpus-- > 1 && budget_left();) {
     try {
@@ -916,7 +948,7 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
       break;
     }
   }
-  report("scenario");
+  report("cpus");
   // 3. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
   for (std::size_t chunks = 2; budget_left();) {
     std::vector<std::size_t> idx;
@@ -945,16 +977,19 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     }
   }
   report("schedule");
-  sum.cut = !budget_left();
-  // The final recorded log must replay exactly: check before writing.
-  RunOptions exact = base;
-  exact.replay = log;
-  const RunReport check = run_scenario(sc, exact);
-  ++sum.runs;
-  if (!check.signature || !(*check.signature == target) || check.result.replay_diverged_at ||
-      check.result.trace_hash != best->result.trace_hash)
-    throw std::runtime_error("internal: the shrunk schedule does not replay exactly");
-  out = make_artifact(sc, check);
+  if (!changed) {  // nothing smaller was found: the input, as it replayed
+    out = make_artifact(sc, *best);
+  } else {
+    // The final recorded log must replay exactly: check before writing.
+    RunOptions exact = base;
+    exact.replay = log;
+    const RunReport check = run_scenario(sc, exact);
+    ++sum.runs;
+    if (!check.signature || !(*check.signature == target) || check.result.replay_diverged_at ||
+        check.result.trace_hash != best->result.trace_hash)
+      throw std::runtime_error("internal: the shrunk schedule does not replay exactly");
+    out = make_artifact(sc, check);
+  }
   sum.choices_after = log.size();
   sum.nondefault_after = nondefault_picks(log);
   sum.actions_after = sc.actions.size();

@@ -45,12 +45,13 @@ struct FuzzResult {
   std::string signature;
   std::uint64_t steps = 0;
   double wall_s = 0;
-  std::uint64_t picks = 0;  ///< pct runs: scheduling choices made (the campaign's estimate of PCT's k)
+  std::uint64_t picks = 0;  ///< pct runs: scheduling choices made (PCT's k itself comes from pilot runs)
 };
 
 struct FuzzBucket {
   std::string signature;
-  std::uint64_t count = 0, first_seed = 0, best_steps = 0;
+  std::uint64_t count = 0, first_seed = 0;
+  std::uint64_t best_steps = 0, best_seed = 0;  ///< the artifact's run: fewest steps, then lowest seed
   std::string artifact;  ///< path of the shortest run's artifact
 };
 

@@ -39,9 +39,9 @@ class Lockdep {
     std::vector<ClassId> out;
     bool is(const char* cls, int sub) const;
   };
-  // Lock names are nearly always string literals: a lookup first tries the name's address (checked
-  // against the stored text, so a reused address cannot alias another class), then the text.
-  // The cache is direct-mapped by address and subclass: one probe per lookup.
+  // Lock names are static strings (model/locking.hpp), so a name's address identifies its text: a
+  // lookup first tries the address, then, for an address not seen yet, the text (one name may sit
+  // at several addresses). The cache is direct-mapped by address and subclass: one probe per lookup.
   struct CacheEntry {
     const char* name = nullptr;
     ClassId id = 0;

@@ -45,7 +45,7 @@ TEST_CASE("fuzz: a campaign finds B15 within 60 seeds, writes one artifact per s
   CHECK(artifacts.size() == signatures.size());
   for (const auto& a : artifacts) {
     const auto rep = smpsim({"replay", a});
-    CHECK(rep.status == 0);  // the scenario expects these failure kinds: replay exits as run would
+    CHECK(rep.status == 0);  // reproduced
     CHECK(rep.out.find("reproduced") != std::string::npos);
   }
 }
@@ -57,10 +57,19 @@ TEST_CASE("fuzz: the fixed kernel passes the same campaign (exit 0, no artifact)
   CHECK(r.out.find("0 failing") != std::string::npos);
 }
 
-TEST_CASE("fuzz: --jobs 1 and --jobs 2 print the same table") {
+TEST_CASE("fuzz: --jobs 1 and --jobs 2 print the same table and keep the same run as each artifact") {
   TempDir d;
   const auto one = smpsim({"fuzz", bug_scenario("b1"), "--runs", "30", "--out", d.file("a")});
   const auto two = smpsim({"fuzz", bug_scenario("b1"), "--runs", "30", "--out", d.file("b"), "--jobs", "2"});
+  // each signature's artifact is its run with the fewest steps, the lowest seed among equals,
+  // whatever order the runs ended in
+  std::map<std::string, std::uint64_t> seeds_a, seeds_b;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("a/artifacts")))
+    seeds_a[e.path().filename().string()] = app::read_artifact(e.path().string()).seed;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("b/artifacts")))
+    seeds_b[e.path().filename().string()] = app::read_artifact(e.path().string()).seed;
+  CHECK_FALSE(seeds_a.empty());
+  CHECK(seeds_a == seeds_b);
   std::string t1 = table_of(one.out), t2 = table_of(two.out);
   // artifact paths differ only by the output directory
   for (auto* t : {&t1, &t2})
@@ -206,6 +215,8 @@ TEST_CASE("fuzz: bad selectors, strategies and shards are usage errors (exit 2)"
   CHECK(smpsim({"fuzz", scenario_path("default"), "--seeds", "5..2"}).status == 2);
   CHECK(smpsim({"fuzz", scenario_path("default"), "--runs", "2", "--strategy", "magic"}).status == 2);
   CHECK(smpsim({"fuzz", scenario_path("default"), "--runs", "2", "--shard", "3/3"}).status == 2);
+  for (const char* shard : {"1/2junk", "1/2/3", "0/-1", "-1/2", "1/", "/2", "0/0"})
+    CHECK_MESSAGE(smpsim({"fuzz", scenario_path("default"), "--runs", "2", "--shard", shard}).status == 2, shard);
   CHECK(smpsim({"fuzz", scenario_path("default"), "--runs", "2", "--bug", "B999"}).status == 2);
 }
 
@@ -289,7 +300,7 @@ TEST_CASE("shrink: no kept step makes the schedule longer, --max-runs bounds the
   const auto s = smpsim({"shrink", artifact, "-o", d.file("small.json"), "--max-runs", "60"});
   REQUIRE(s.status == 0);
   CHECK(s.out.find("cut at --max-runs") != std::string::npos);
-  CHECK(s.out.find("(61 runs") != std::string::npos);  // 60 replays and the final exact check
+  CHECK(s.out.find("(60 runs") != std::string::npos);  // the first replay, candidates and the final check
   const app::Artifact before = app::read_artifact(artifact), after = app::read_artifact(d.file("small.json"));
   std::string e1, e2;
   CHECK(sim::ChoiceLog::parse(after.choices, e2)->size() <= sim::ChoiceLog::parse(before.choices, e1)->size());
@@ -312,6 +323,53 @@ TEST_CASE("shrink: an artifact of an unmet expectation (the run passed where a f
   const auto s = smpsim({"shrink", d.file("pass.json"), "-o", d.file("small.json")});
   CHECK(s.status == 0);
   CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+}
+
+TEST_CASE("fuzz: monkey and swarm runs of a seed do not depend on where the seed range starts, with seeded host faults") {
+  // The monkey listing run and PCT's pilots use fixed seeds: with vCPU stalls (a seeded fault
+  // stream that even a fifo run draws from) a campaign over 21..30 runs seeds 21..30 as 1..30 does.
+  TempDir d;
+  const std::string text = app::scenario_set_key(read_file(scenario_path("default")), "sim", "vcpu_stall_ratio", "\"1/50\"");
+  write_file(d.file("stalls.toml"), text);
+  for (const char* strategy : {"monkey", "portfolio"}) {
+    CAPTURE(strategy);
+    const std::string w = std::string("w") + strategy, p = std::string("p") + strategy;
+    REQUIRE(smpsim({"fuzz", d.file("stalls.toml"), "--seeds", "1..30", "--strategy", strategy, "--out", d.file(w)}).status != 2);
+    REQUIRE(smpsim({"fuzz", d.file("stalls.toml"), "--seeds", "21..30", "--strategy", strategy, "--out", d.file(p)}).status != 2);
+    auto whole = runs_by_seed(d, w);
+    const auto part = runs_by_seed(d, p);
+    REQUIRE(part.size() == 10);
+    for (const auto& [seed, run] : part) CHECK_MESSAGE(whole[seed] == run, seed);
+  }
+}
+
+TEST_CASE("fuzz: a resumed campaign ends a torn last line before appending, and writes a lost artifact again") {
+  TempDir d;
+  REQUIRE(smpsim({"fuzz", bug_scenario("b15"), "--runs", "20", "--out", d.file("o")}).status == 1);
+  // a kill in the middle of a line: the torn line's seed runs again, the next line stands alone
+  std::string text = read_file(d.file("o/results.jsonl"));
+  const std::size_t last = text.rfind('\n', text.size() - 2);
+  text = text.substr(0, last + 1) + text.substr(last + 1, 10);
+  write_file(d.file("o/results.jsonl"), text);
+  std::string artifact;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("o/artifacts"))) artifact = e.path().string();
+  REQUIRE_FALSE(artifact.empty());
+  std::filesystem::remove(artifact);
+  REQUIRE(smpsim({"fuzz", bug_scenario("b15"), "--runs", "40", "--out", d.file("o"), "--resume"}).status == 1);
+  std::set<std::uint64_t> seeds;
+  std::size_t lines = 0, torn = 0;
+  std::stringstream ss(read_file(d.file("o/results.jsonl")));
+  for (std::string l; std::getline(ss, l); ++lines) {
+    try {
+      seeds.insert(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
+    } catch (const std::exception&) {
+      ++torn;
+    }
+  }
+  CHECK(torn == 1);                // only the torn fragment, on a line of its own
+  CHECK(seeds.size() == 40);       // every seed of 1..40, the torn one run again
+  CHECK(lines == 41);
+  CHECK(std::filesystem::exists(artifact));  // a later run of its signature wrote it again
 }
 
 TEST_CASE("explore: bounded exhaustive search counts schedules and end states and finds B1 (cpus=2)") {

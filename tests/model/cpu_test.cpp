@@ -435,7 +435,7 @@ TEST_CASE("cpuhp warnings: a STARTING callback failing when cpuhp_setup_state ru
   CHECK(tr.find("cpuhp.warn site=cpuhp_thread_fun:atomic", at + 1) == std::string::npos);
 }
 
-TEST_CASE("cpuhp warnings: a PREPARE instance failing on cpu_up undoes the instances before it; a good undo swallows the error, a failing one warns and fails cpu_up (cpus=2)") {
+TEST_CASE("cpuhp warnings: a PREPARE instance failing on cpu_up undoes the instances before it: a good undo swallows the error, a failing one warns and fails cpu_up (cpus=2)") {
   // On the BP a multi-instance state undoes, in place, the instances it already ran when a later
   // one fails, and (baseline quirk, spec 3.3) returns the last undo's result: a good undo makes the
   // state look done, so cpu_up goes on and succeeds; an undo that fails too is warned about
