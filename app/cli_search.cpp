@@ -159,7 +159,8 @@ void add_search_commands(CLI::App& app, SearchCommands& s) {
   s.fuzz->add_option("--strategy", s.strategy, "random, pct, swarm, monkey or portfolio (round-robin, default)");
   s.fuzz->add_option("--pct-depth", s.pct_depth, "PCT depth d (default: the scenario's)")->check(CLI::Range(1, 1000));
   s.fuzz->add_option("--bug", s.bugs, "enable a bug knob (repeatable; see `smpsim list bugs`)")->allow_extra_args(false);
-  s.fuzz->add_option("--out", s.out_dir, "output directory (results.jsonl, artifacts/)");
+  s.fuzz->add_option("--out", s.out_dir, "output directory (results.jsonl, artifacts/, campaign.json, probes.json)")
+      ->capture_default_str();
   s.fuzz->add_option("--shard", s.shard, "I/N: take the seeds with seed % N == I (see docs/scaling.md)");
   s.fuzz->add_flag("--stop-on-first", s.stop_on_first, "stop at the first failure");
   s.fuzz->add_flag("--resume", s.resume, "continue the campaign in --out: skip the seeds already in its results.jsonl");
