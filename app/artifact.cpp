@@ -194,11 +194,9 @@ Artifact artifact_fields(const nlohmann::json& j, const std::string& path, int v
 void write_artifact(const std::string& path, const Artifact& a) { write_file_atomically(path, artifact_to_json(a)); }
 
 Artifact read_artifact(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError(fmt::format("{}: error: cannot read the repro artifact: {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return artifact_from_json(ss.str(), path);
+  const std::optional<std::string> text = read_text_file(path);
+  if (!text) throw ScenarioError(fmt::format("{}: error: cannot read the repro artifact: {}", path, std::strerror(errno)));
+  return artifact_from_json(*text, path);
 }
 
 }  // namespace app

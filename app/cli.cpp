@@ -30,17 +30,6 @@ namespace app {
 
 namespace {
 
-/// Prints "smpsim: error: <message>". A message that says where ("f.toml:3:1: error: ...", the
-/// library's form) keeps its place and drops its own "error: ", so no line says it twice.
-void print_error(std::ostream& err, std::string message) {
-  if (const auto at = message.find(": error: "); at != std::string::npos) message.erase(at + 2, 7);
-  err << "smpsim: error: " << message << "\n";
-}
-
-std::string plural(std::uint64_t n, std::string_view one, std::string_view many) {
-  return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
 /// "--log sched=debug" adds the scheduler's wake-ups to a trace of scenarios/default.toml (a
 /// subsystem with no debug events there would add nothing; a test checks the example).
 constexpr const char* kLogExample = "sched=debug";
@@ -200,7 +189,7 @@ void print_actions(std::ostream& out, const RunReport& rep) {
     std::string rets;
     for (std::size_t i = 0; i < a.rets.size() && i < 12; ++i) rets += fmt::format(" {}", a.rets[i]);
     if (a.rets.size() > 12) rets += fmt::format(" ... ({} in all)", a.rets.size());
-    std::string what = plural(a.calls, "call", "calls");
+    std::string what = plural(a.calls, "call");
     if (!a.rets.empty()) what += ", ret" + rets;
     if (a.calls > a.rets.size()) what += fmt::format(", {} still in progress at the end", a.calls - a.rets.size());
     if (a.skipped) what += fmt::format(", skipped {} (cpu offline)", a.skipped);
@@ -224,18 +213,18 @@ void print_tails(std::ostream& out, const RunReport& rep) {
     for (const auto& l : rep.tail[i]) out << "    " << l << "\n";
   }
   if (order.size() > kMaxCpus)
-    out << fmt::format("  ({} more; write the trace with --trace)\n", plural(order.size() - kMaxCpus, "CPU", "CPUs"));
+    out << fmt::format("  ({} more; write the trace with --trace)\n", plural(order.size() - kMaxCpus, "CPU"));
 }
 
 void print_summary(std::ostream& out, const Scenario& sc, const RunReport& rep, double wall_s) {
   const sim::RunResult& r = rep.result;
-  out << fmt::format("scenario   {} ({}): {}, {}\n", sc.name, sc.path, plural(sc.cpus, "CPU", "CPUs"),
-                     plural(sc.actions.size(), "action", "actions"));
+  out << fmt::format("scenario   {} ({}): {}, {}\n", sc.name, sc.path, plural(sc.cpus, "CPU"),
+                     plural(sc.actions.size(), "action"));
   out << fmt::format("run        seed {}, strategy {}{}, granularity {}, bugs {}\n", rep.seed, strategy_name(rep.strategy),
                      rep.strategy == sim::PolicyKind::Pct ? fmt::format(" (depth {})", rep.pct_depth) : "",
                      sim::to_string(rep.granularity), rep.bugs.empty() ? "none" : fmt::format("{}", fmt::join(rep.bugs, ",")));
   out << fmt::format("outcome    {} at {} s virtual, {}, {}, trace hash {:016x}\n", sim::to_string(r.outcome),
-                     trimmed_dmesg(r.end_time), plural(r.steps, "step", "steps"), plural(r.events, "event", "events"),
+                     trimmed_dmesg(r.end_time), plural(r.steps, "step"), plural(r.events, "event"),
                      r.trace_hash);
   const Expect& e = sc.expect;
   const std::string expected =
@@ -405,7 +394,7 @@ int cmd_check(const std::vector<std::string>& files, std::ostream& out, std::ost
   for (const auto& f : files) {
     try {
       const Scenario sc = load_scenario(f);
-      out << fmt::format("{}: ok ({}, {})\n", f, plural(sc.cpus, "CPU", "CPUs"), plural(sc.actions.size(), "action", "actions"));
+      out << fmt::format("{}: ok ({}, {})\n", f, plural(sc.cpus, "CPU"), plural(sc.actions.size(), "action"));
     } catch (const ScenarioError& e) {
       print_error(err, e.what());
       status = kExitUsage;

@@ -45,14 +45,14 @@ bool parse_range(const std::string& text, std::uint64_t& a, std::uint64_t& b) {
 }
 
 int usage(std::ostream& err, const std::string& msg) {
-  err << "smpsim: error: " << msg << "\n";
+  print_error(err, msg);
   return kUsage;
 }
 
 bool check_bugs(const std::vector<std::string>& bugs, std::ostream& err) {
   for (const auto& b : bugs)
     if (!model::find_bug(b)) {
-      err << fmt::format("smpsim: error: --bug {}: no such bug knob (see `smpsim list bugs`)\n", b);
+      print_error(err, fmt::format("--bug {}: no such bug knob (see `smpsim list bugs`)", b));
       return false;
     }
   return true;

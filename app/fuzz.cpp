@@ -418,13 +418,6 @@ static Job make_monkey_job(const Scenario& sc, std::uint64_t seed, const std::ve
 
 namespace {
 
-std::string read_whole_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 /// What makes two invocations one campaign: a seed runs the same in both only if these match.
 nlohmann::json campaign_identity(const Scenario& sc, const FuzzOptions& o) {
   std::vector<std::string> bugs = o.bugs;
@@ -451,7 +444,7 @@ bool claim_out_dir(const Scenario& sc, const FuzzOptions& o, const std::string& 
   if (has_runs) {
     nlohmann::json old;
     try {
-      old = nlohmann::json::parse(read_whole_file(id_path));
+      old = nlohmann::json::parse(read_text_file(id_path).value_or(""));
     } catch (const std::exception&) {
       throw std::runtime_error(fmt::format("{}: missing or unreadable, so the runs in {} cannot be told to belong to "
                                            "this campaign; give another --out",
@@ -477,7 +470,7 @@ std::map<std::string, std::uint64_t> read_probe_counts(const std::string& path) 
   std::error_code ec;
   if (!fs::exists(path, ec)) return probes;
   try {
-    const nlohmann::json j = nlohmann::json::parse(read_whole_file(path));  // outlives the loop over it
+    const nlohmann::json j = nlohmann::json::parse(read_text_file(path).value_or(""));  // outlives the loop over it
     for (const auto& [name, n] : j.at("reached").items()) probes[name] = n.get<std::uint64_t>();
   } catch (const std::exception&) {
     throw std::runtime_error(fmt::format("{}: not a probe count file (remove it to resume without the earlier coverage)", path));
@@ -493,10 +486,10 @@ std::size_t probe_universe(const std::vector<std::string>& declared, const std::
   return n;
 }
 
-nlohmann::json coverage_json(const FuzzSummary& s) {
-  nlohmann::json cov = {{"reached", nlohmann::json::object()}, {"never_reached", s.never_reached}};
-  for (const auto& [p, n] : s.probes) cov["reached"][p] = n;
-  return cov;
+std::string coverage_json(const std::map<std::string, std::uint64_t>& reached, const std::vector<std::string>& never) {
+  nlohmann::json cov = {{"reached", nlohmann::json::object()}, {"never_reached", never}};
+  for (const auto& [p, n] : reached) cov["reached"][p] = n;
+  return cov.dump(2) + "\n";
 }
 
 }  // namespace
@@ -539,9 +532,10 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   // of such choices a PCT run makes: estimated once, from pilot runs (estimate_pct_k).
   const bool uses_pct = o.strategy == FuzzStrategy::Pct || o.strategy == FuzzStrategy::Swarm ||
                         o.strategy == FuzzStrategy::Portfolio;
-  const std::uint64_t k = uses_pct && to_run.value_or(1) > 0 ? estimate_pct_k(sc, o) : 0;
+  const bool will_run = to_run.value_or(1) > 0;  // a resume with nothing left needs no pilots
+  const std::uint64_t k = uses_pct && will_run ? estimate_pct_k(sc, o) : 0;
   const std::vector<std::int64_t> points =
-      (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) && to_run.value_or(1) > 0
+      (o.strategy == FuzzStrategy::Monkey || o.strategy == FuzzStrategy::Portfolio) && will_run
           ? monkey_points(sc, o)
           : std::vector<std::int64_t>{};
   static constexpr FuzzStrategy portfolio[] = {FuzzStrategy::Random, FuzzStrategy::Pct, FuzzStrategy::Swarm,
@@ -604,11 +598,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   std::uint64_t finished = 0;
   const std::vector<std::string> model_probes = model::model_probe_names();
 
-  auto save_probes = [&] {  // with mu held
-    FuzzSummary partial;
-    partial.probes = probes;
-    write_file_atomically(probes_path, coverage_json(partial).dump(2) + "\n");
-  };
+  auto save_probes = [&] { write_file_atomically(probes_path, coverage_json(probes, {})); };  // with mu held
   auto report_progress = [&](bool final) {
     const double el = std::chrono::duration<double>(Clock::now() - t0).count();
     const std::string done = to_run ? fmt::format("{}/{}", finished, *to_run) : fmt::format("{}", finished);
@@ -732,12 +722,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   sum.probes = probes;
   for (const auto& p : model::model_probe_names())
     if (!probes.count(p)) sum.never_reached.push_back(p);
-  write_file_atomically(probes_path, coverage_json(sum).dump(2) + "\n");
+  write_file_atomically(probes_path, coverage_json(sum.probes, sum.never_reached));
   return sum;
 }
 
 void write_coverage(const FuzzSummary& s, const std::string& path) {
-  write_file_atomically(path, coverage_json(s).dump(2) + "\n");
+  write_file_atomically(path, coverage_json(s.probes, s.never_reached));
 }
 
 void print_fuzz_table(const FuzzSummary& s, std::ostream& out, const std::string& smpsim) {
@@ -871,14 +861,20 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
 
   // What is shrunk is what replays: an artifact that does not replay exactly (`smpsim replay`
   // would say so) is refused rather than shrunk into something else.
+  auto replay_exactly = [&](const Scenario& s, const sim::ChoiceLog& l) {
+    RunOptions exact = base;
+    exact.replay = l;
+    ++sum.runs;
+    return run_scenario(s, exact);
+  };
+  auto reproduces = [&](const RunReport& rep, std::uint64_t trace_hash) {
+    return !rep.result.replay_diverged_at && rep.signature && *rep.signature == target &&
+           rep.result.trace_hash == trace_hash;
+  };
   std::optional<RunReport> best;
   {
-    RunOptions exact = base;
-    exact.replay = log;
-    RunReport first = run_scenario(sc, exact);
-    ++sum.runs;
-    if (first.result.replay_diverged_at || !first.signature || !(*first.signature == target) ||
-        first.result.trace_hash != in.trace_hash)
+    RunReport first = replay_exactly(sc, log);
+    if (!reproduces(first, in.trace_hash))
       throw ShrinkNotReproduced(fmt::format(
           "the artifact does not replay exactly ({}); `smpsim replay` shows where it departs; nothing to shrink",
           first.signature && *first.signature == target ? fmt::format("trace hash {:016x}, the artifact says {:016x}",
@@ -981,12 +977,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     out = make_artifact(sc, *best);
   } else {
     // The final recorded log must replay exactly: check before writing.
-    RunOptions exact = base;
-    exact.replay = log;
-    const RunReport check = run_scenario(sc, exact);
-    ++sum.runs;
-    if (!check.signature || !(*check.signature == target) || check.result.replay_diverged_at ||
-        check.result.trace_hash != best->result.trace_hash)
+    const RunReport check = replay_exactly(sc, log);
+    if (!reproduces(check, best->result.trace_hash))
       throw std::runtime_error("internal: the shrunk schedule does not replay exactly");
     out = make_artifact(sc, check);
   }

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <fcntl.h>
@@ -84,6 +86,14 @@ void AtomicFile::commit() {
   if (::close(fd) != 0) fail("cannot write", errno);
   if (!direct_ && std::rename(tmp_.c_str(), path_.c_str()) != 0) fail("cannot rename into place", errno);
   done_ = true;
+}
+
+std::optional<std::string> read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {

@@ -10,6 +10,7 @@
 //   out/trace.txt: cannot write: No space left on device
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <streambuf>
 #include <string>
@@ -59,6 +60,9 @@ class AtomicFile {
   std::ostream os_{&buf_};
   bool done_ = false;
 };
+
+/// The whole of a file, or nothing (errno says why) if it cannot be opened.
+std::optional<std::string> read_text_file(const std::string& path);
 
 /// Writes `text` to `path` through an AtomicFile.
 void write_file_atomically(const std::string& path, const std::string& text);

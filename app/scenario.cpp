@@ -4,6 +4,7 @@
 #include "app/scenario.hpp"
 
 #include "app/fns.hpp"
+#include "app/output.hpp"
 #include "app/trace_events.hpp"
 #include "model/bugs.hpp"
 #include "model/cpu.hpp"
@@ -757,11 +758,9 @@ Scenario load_scenario(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec))
     throw ScenarioError(fmt::format("{}: error: not a regular file", path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ScenarioError(fmt::format("{}: error: cannot read the scenario file: {}", path, std::strerror(errno)));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return parse_scenario(ss.str(), path);
+  const std::optional<std::string> text = read_text_file(path);
+  if (!text) throw ScenarioError(fmt::format("{}: error: cannot read the scenario file: {}", path, std::strerror(errno)));
+  return parse_scenario(*text, path);
 }
 
 }  // namespace app

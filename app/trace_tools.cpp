@@ -1,6 +1,7 @@
 // app/trace_tools.cpp — see trace_tools.hpp.
 #include "app/trace_tools.hpp"
 
+#include "app/words.hpp"
 #include "sim/time.hpp"
 #include "sim/trace.hpp"
 
@@ -22,7 +23,7 @@ namespace {
 bool read_lines(const std::string& path, std::vector<std::string>& out, std::ostream& err) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    err << fmt::format("smpsim: error: {}: cannot read: {}\n", path, std::strerror(errno));
+    print_error(err, fmt::format("{}: cannot read: {}", path, std::strerror(errno)));
     return false;
   }
   std::string line;
@@ -119,8 +120,8 @@ bool read_trace(const std::string& path, ParsedTrace& t, std::ostream& err) {
     if (lines[i].empty()) continue;
     TraceLine tl;
     if (!parse_trace_line(lines[i], tl)) {
-      err << fmt::format("smpsim: error: {}:{}: not a trace line (text or JSON Lines, docs/trace-format.md): {}\n",
-                         path, i + 1, lines[i].substr(0, 80));
+      print_error(err, fmt::format("{}:{}: not a trace line (text or JSON Lines, docs/trace-format.md): {}", path, i + 1,
+                                   lines[i].substr(0, 80)));
       return false;
     }
     t.lines.push_back(std::move(lines[i]));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <ostream>
 #include <string>
 #include <string_view>
 
@@ -23,6 +24,14 @@ inline std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return out + "'";
+}
+
+/// Prints "smpsim: error: <message>", the one form of every error line. A message that says where
+/// ("f.toml:3:1: error: ...", the library's form) keeps its place and drops its own "error: ", so
+/// no line says it twice.
+inline void print_error(std::ostream& err, std::string message) {
+  if (const auto at = message.find(": error: "); at != std::string::npos) message.erase(at + 2, 7);
+  err << "smpsim: error: " << message << "\n";
 }
 
 }  // namespace app
