@@ -168,13 +168,6 @@ bool better_than_best(const FuzzResult& r, const FuzzBucket& b) {
   return r.steps < b.best_steps || (r.steps == b.best_steps && r.seed < b.best_seed);
 }
 
-/// Number of Pick choices (a ready set of two or more CPUs) in a recorded choice log.
-std::uint64_t count_picks(const sim::ChoiceLog& log) {
-  std::uint64_t n = 0;
-  for (const auto& c : log.entries()) n += c.kind == sim::ChoiceKind::Pick ? 1 : 0;
-  return n;
-}
-
 /// The seeds of a campaign, taken one at a time: those of [first, last] in this shard
 /// (seed % count == index) that an earlier invocation did not run. Nothing is listed ahead, so a
 /// campaign over 2^64 seeds (--time) costs no memory, and the last seed may be UINT64_MAX.
@@ -225,7 +218,8 @@ std::uint64_t estimate_pct_k(const Scenario& sc, const FuzzOptions& o) {
   pilot.bugs = o.bugs;
   pilot.trace_hash = false;
   pilot.tail_lines = 0;
-  const std::uint64_t k0 = std::max<std::uint64_t>(count_picks(run_scenario(sc, pilot).choices), 10);
+  pilot.record_choices = false;  // only the count of picks is wanted
+  const std::uint64_t k0 = std::max<std::uint64_t>(run_scenario(sc, pilot).picks, 10);
   std::vector<std::uint64_t> counts;
   for (unsigned i = 1; i <= kPctPilots; ++i) {
     RunOptions r = pilot;
@@ -233,7 +227,7 @@ std::uint64_t estimate_pct_k(const Scenario& sc, const FuzzOptions& o) {
     r.strategy = sim::PolicyKind::Pct;
     r.pct_depth = o.pct_depth;
     r.pct_steps = k0;
-    counts.push_back(count_picks(run_scenario(sc, r).choices));
+    counts.push_back(run_scenario(sc, r).picks);
   }
   std::sort(counts.begin(), counts.end());
   return std::max<std::uint64_t>(counts[(counts.size() - 1) / 2], 10);
@@ -625,11 +619,12 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       }
       Job job = make_job(seed);
       const auto r0 = Clock::now();
-      // The campaign run skips the trace hash and tail; a failing run is run again in full for
-      // its artifact (the same run: neither changes a scheduling choice).
+      // The campaign run skips the trace hash, the tail and the choice log; a failing run is run
+      // again in full for its artifact (the same run: none of them changes a scheduling choice).
       RunOptions quick = job.opts;
       quick.trace_hash = false;
       quick.tail_lines = 0;
+      quick.record_choices = false;
       RunReport rep = run_scenario(job.scenario(sc), quick);
       Done d;
       d.res.seed = job.seed;
@@ -638,7 +633,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       d.res.failed = rep.failed;
       d.res.signature = d.res.failed ? signature_of(rep) : "";
       d.res.steps = rep.result.steps;
-      if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = count_picks(rep.choices);
+      if (job.opts.strategy == sim::PolicyKind::Pct && job.strategy == "pct") d.res.picks = rep.picks;
       d.res.wall_s = std::chrono::duration<double>(Clock::now() - r0).count();
       // Only a run that may become its signature's artifact is run again in full: a bucket's
       // best (steps, seed) only decreases, so a run that is not better now never will be.
@@ -650,7 +645,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       }
       if (may_be_best) {
         const RunReport full = run_scenario(job.scenario(sc), job.opts);
-        if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps)
+        if (signature_of(full) != d.res.signature || full.result.steps != rep.result.steps || full.picks != rep.picks)
           throw std::runtime_error(fmt::format("internal: seed {} ran differently with the trace hash on", job.seed));
         d.artifact = make_artifact(job.scenario(sc), full);
       }

@@ -403,6 +403,7 @@ model::KernelConfig kernel_config(const Scenario& sc, const RunOptions& o, RunRe
   // point (PctPolicy::stall_picked).
   if (rep.strategy == sim::PolicyKind::Pct) kc.sim.pct_stall = sc.pct_stall;
   kc.sim.max_steps = sc.max_steps;
+  kc.sim.record_choices = o.record_choices;
   kc.sim.max_time = sim::Time::zero() + sc.max_time;
   for (const auto& b : rep.bugs) {
     const model::bug_knob* knob = model::find_bug(b);
@@ -449,6 +450,7 @@ void evaluate(const Scenario& sc, RunState& st, model::Kernel& k, RunReport& rep
   }
   for (auto& ring : st.tail) rep.tail.emplace_back(ring.begin(), ring.end());
   rep.choices = k.sim.chooser().take_log();  // the run is over: nothing logs a choice after this
+  rep.picks = k.sim.chooser().picks();
 
   rep.failed = r.failure.has_value() || r.outcome != sim::Outcome::Completed;
   const std::string kind = r.failure ? r.failure->kind : std::string(sim::to_string(r.outcome));

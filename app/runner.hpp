@@ -40,6 +40,9 @@ struct RunOptions {
   /// Compute the trace hash. A campaign turns it off (and tail_lines to 0) for speed: with no
   /// sink, hash or tail wanting them, trace events are never formatted. The run is the same.
   bool trace_hash = true;
+  /// Keep the choice log in RunReport::choices. A campaign run turns it off (a failing seed is
+  /// run again, recording, for its artifact): the run is the same.
+  bool record_choices = true;
 };
 
 /// The failure bucket: stable across runs and builds of the same model.
@@ -86,7 +89,8 @@ struct RunReport {
   std::optional<Signature> signature;  ///< set when failed or when an expectation was not met
   bool expectation_met = false;
   std::vector<std::string> unmet;  ///< why not, one line each
-  sim::ChoiceLog choices;          ///< every choice the run made (ChoiceLog::to_text for artifacts)
+  sim::ChoiceLog choices;          ///< every choice the run made (empty if RunOptions::record_choices is off)
+  std::uint64_t picks = 0;         ///< picks among two or more ready CPUs (counted even when not recorded)
   std::vector<CpuSummary> cpus;
   std::vector<ActionSummary> actions;
   std::map<std::string, std::int64_t> counts;

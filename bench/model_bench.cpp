@@ -2,8 +2,8 @@
 //   smpsim_bench_model stop_machine N   boot N cpus, one stop_machine; wall, steps, peak RSS
 //   smpsim_bench_model storm [CPUS] [SECONDS] [hash]   hotplug storm at HZ=1000, watchdog and RCU on
 //   smpsim_bench_model runs [COUNT] [hash]    runs/s of a 4-cpu stop_machine + one hotplug run
-// "hash" turns the trace hash on (as `smpsim run` computes it); without it the trace is off, as
-// in `smpsim fuzz` campaign runs.
+// "hash" turns the trace hash and the choice log on (as `smpsim run` has them); without it both
+// are off, as in `smpsim fuzz` campaign runs.
 // Wall time is measured here only; it never influences a simulation.
 #include "model/cpu.hpp"
 #include "model/kthread.hpp"
@@ -60,6 +60,7 @@ int bench_storm(unsigned n, unsigned seconds, bool hash) {
   cfg.sim.seed = 42;
   cfg.sim.max_steps = UINT64_MAX;
   cfg.sim.max_time = sim::Time::zero() + sim::Duration::ns(static_cast<std::int64_t>(seconds) * 1'000'000'000 + 1'000'000'000);
+  cfg.sim.record_choices = hash;
   Kernel k(cfg);
   k.sim.trace().set_hashing(hash);
   int ops = 0;
@@ -96,6 +97,7 @@ int bench_runs(unsigned count, bool hash) {
     cfg.nr_cpus = 4;
     cfg.sim.seed = seed;
     cfg.sim.policy = sim::PolicyKind::Random;
+    cfg.sim.record_choices = hash;
     Kernel k(cfg);
     k.sim.trace().set_hashing(hash);
     k.start_kernel([] {
@@ -125,8 +127,8 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   auto arg = [&](int i, unsigned def) { return argc > i ? static_cast<unsigned>(std::strtoul(argv[i], nullptr, 10)) : def; };
   if (mode == "stop_machine") return bench_stop_machine(arg(2, 64));
-  // The last argument "hash" computes the trace hash as `smpsim run` does; by default it is off,
-  // as in `smpsim fuzz` campaign runs.
+  // The last argument "hash" computes the trace hash and keeps the choice log as `smpsim run`
+  // does; by default both are off, as in `smpsim fuzz` campaign runs.
   const bool hash = std::string(argv[argc - 1]) == "hash";
   if (hash) --argc;
   if (mode == "storm") return bench_storm(arg(2, 64), arg(3, 60), hash);

@@ -46,7 +46,7 @@ void raw_spin_lock_nested(raw_spinlock_t* l, int subclass) {
 static int held_subclass(raw_spinlock_t* l) {
   const task_struct* t = current;
   for (auto it = t->held_locks.rbegin(); it != t->held_locks.rend(); ++it)
-    if (std::strcmp(it->cls, l->name) == 0) return it->subclass;
+    if (it->cls == l->name || std::strcmp(it->cls, l->name) == 0) return it->subclass;
   return 0;
 }
 

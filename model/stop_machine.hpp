@@ -90,7 +90,7 @@ struct cpu_stopper {
 struct stop_work_fate {
   unsigned cpu;
   int executed = 0;
-  std::string fn;
+  const char* fn;  ///< cpu_stop_fn_t::name: static or interned for the run, like the work's own
 };
 
 struct stop_machine_globals {

@@ -226,7 +226,8 @@ std::size_t Chooser::pick(std::span<const std::uint32_t> ready) {
   if (ready.size() <= 1) return 0;
   const std::size_t idx = policy_->pick_next(ready);
   SIM_ASSERT(idx < ready.size());
-  log_.push(Choice{ChoiceKind::Pick, static_cast<std::uint32_t>(idx), static_cast<std::uint32_t>(ready.size())});
+  ++picks_;
+  record(Choice{ChoiceKind::Pick, static_cast<std::uint32_t>(idx), static_cast<std::uint32_t>(ready.size())});
   return idx;
 }
 
@@ -234,14 +235,14 @@ std::uint32_t Chooser::choose(ChoiceKind kind, std::uint32_t options, Rng& strea
   if (options <= 1) return 0;
   const std::uint32_t v = policy_->choose(kind, options, stream);
   SIM_ASSERT(v < options);
-  log_.push(Choice{kind, v, options});
+  record(Choice{kind, v, options});
   return v;
 }
 
 bool Chooser::chance(ChoiceKind kind, Ratio r, Rng& stream) {
   if (r.num == 0) return false;
   const bool yes = policy_->chance(kind, r, stream);
-  log_.push(Choice{kind, yes ? 1u : 0u, 2});
+  record(Choice{kind, yes ? 1u : 0u, 2});
   return yes;
 }
 

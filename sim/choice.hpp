@@ -160,7 +160,9 @@ class ReplayPolicy final : public SchedPolicy {
 /// The one choke point: asks the policy, records the answer.
 class Chooser {
  public:
-  explicit Chooser(std::unique_ptr<SchedPolicy> policy) : policy_(std::move(policy)) {}
+  /// With `record` off nothing is stored (log() stays empty); picks() is counted either way.
+  explicit Chooser(std::unique_ptr<SchedPolicy> policy, bool record = true)
+      : policy_(std::move(policy)), record_(record) {}
   std::size_t pick(std::span<const std::uint32_t> ready);
   std::uint32_t choose(ChoiceKind kind, std::uint32_t options, Rng& stream);
   bool chance(ChoiceKind kind, Ratio r, Rng& stream);
@@ -168,13 +170,20 @@ class Chooser {
   /// that follows is).
   bool stall_picked() { return policy_->stall_picked(); }
   const ChoiceLog& log() const { return log_; }
+  /// Picks among two or more ready lanes made so far (PCT's k is estimated from this count).
+  std::uint64_t picks() const { return picks_; }
   /// The log, moved out at the end of a run (the chooser makes no further choices after).
   ChoiceLog take_log() { return std::move(log_); }
   SchedPolicy& policy() { return *policy_; }
 
  private:
+  void record(Choice c) {
+    if (record_) log_.push(c);
+  }
   std::unique_ptr<SchedPolicy> policy_;
   ChoiceLog log_;
+  std::uint64_t picks_ = 0;
+  bool record_ = true;
 };
 
 }  // namespace sim

@@ -71,7 +71,7 @@ Sim::Sim(Config cfg)
       prev_current_(tl_current),
       pool_(cfg_.stack_bytes != 0 ? cfg_.stack_bytes : kDefaultStackBytes),
       root_(cfg_.seed),
-      chooser_(make_policy(cfg_, root_)) {
+      chooser_(make_policy(cfg_, root_), cfg_.record_choices) {
   SIM_ASSERT(cfg_.lanes >= 1);
   tl_current = this;
   lanes_.resize(cfg_.lanes);

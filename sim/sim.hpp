@@ -74,6 +74,11 @@ struct Config {
   /// its own lane it goes on without switching to the scheduler and back (Sim::continue_in_place).
   /// Runs are the same either way; off only to check that.
   bool continue_in_place = true;
+  /// Keep the choice log (Chooser::take_log). A run that is never replayed from its log (a
+  /// campaign run: a failing seed is run again, recording, for its artifact) turns it off; the
+  /// choices are the same, only not stored: at one 12-byte entry per pick a long run's log is most
+  /// of its memory traffic (docs/performance.md, "The model at scale").
+  bool record_choices = true;
 };
 
 enum class Outcome { Completed, Failed, StepLimit, TimeLimit, Deadlock, Livelock, InternalError };

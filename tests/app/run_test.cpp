@@ -93,6 +93,27 @@ TEST_CASE("determinism: every bundled scenario run twice with one seed gives equ
   }
 }
 
+TEST_CASE("determinism: a run that does not record its choices (a campaign run) is the same run, with its picks counted") {
+  for (const auto& name : apptest::bundled_scenarios()) {
+    CAPTURE(name);
+    const app::Scenario sc = app::load_scenario(apptest::scenario_path(name));
+    for (const auto strategy : {sim::PolicyKind::Random, sim::PolicyKind::Pct}) {
+      app::RunOptions o;
+      o.strategy = strategy;
+      const app::RunReport full = run(sc, o);
+      o.record_choices = false;
+      const app::RunReport quick = run(sc, o);
+      CHECK(quick.choices.size() == 0);
+      CHECK(full.choices.size() > 0);
+      CHECK(quick.picks == full.picks);
+      CHECK(full.picks == count_kind(full.choices, sim::ChoiceKind::Pick));
+      CHECK(quick.result.trace_hash == full.result.trace_hash);
+      CHECK(quick.result.steps == full.result.steps);
+      CHECK(quick.signature == full.signature);
+    }
+  }
+}
+
 TEST_CASE("determinism: a different seed changes the choice log of a random-strategy scenario") {
   const app::Scenario sc = app::load_scenario(apptest::scenario_path("hotplug_storm_8"));
   REQUIRE(sc.strategy == sim::PolicyKind::Random);
