@@ -44,6 +44,10 @@ task_struct* kthread_create_on_cpu(std::function<int(void*)> threadfn, void* dat
   self->data = data;
   self->cpu = cpu;
   // kernel: kthread(). SIM: the body starts where the real thread returns from its first sleep.
+  // SIM: the new thread runs on its own CPU's timeline from the start. The kernel's runs its first
+  // steps (up to parking, for a per-CPU thread of an offline CPU) wherever kthreadd puts it, so
+  // here a host stall of an offline CPU also holds the creation of its threads (smpboot's
+  // CPUHP_CREATE_THREADS waits for them to park).
   task_struct* p = k.create_task(expand_name(namefmt, cpu), cpu, [self] {
     int ret = -EINTR;
     if (!(self->flags & KTHREAD_SHOULD_STOP)) {

@@ -114,6 +114,22 @@ TEST_CASE("determinism: a run that does not record its choices (a campaign run) 
   }
 }
 
+TEST_CASE("scenarios: hotplug_sync_timeouts meets its expectation under fifo, random and pct for seeds 1-12 (the boot stall lands before the AP sees the kick)") {
+  const app::Scenario sc = app::load_scenario(apptest::scenario_path("hotplug_sync_timeouts"));
+  for (const auto strategy : {sim::PolicyKind::Fifo, sim::PolicyKind::Random, sim::PolicyKind::Pct}) {
+    for (std::uint64_t seed = 1; seed <= 12; ++seed) {
+      CAPTURE(sim::to_string(strategy));
+      CAPTURE(seed);
+      app::RunOptions o;
+      o.strategy = strategy;
+      o.seed = seed;
+      const app::RunReport rep = run(sc, o);
+      CHECK_FALSE(rep.failed);
+      CHECK(rep.unmet.empty());
+    }
+  }
+}
+
 TEST_CASE("determinism: a different seed changes the choice log of a random-strategy scenario") {
   const app::Scenario sc = app::load_scenario(apptest::scenario_path("hotplug_storm_8"));
   REQUIRE(sc.strategy == sim::PolicyKind::Random);
