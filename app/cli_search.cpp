@@ -5,6 +5,7 @@
 
 #include "app/artifact.hpp"
 #include "app/fuzz.hpp"
+#include "app/interrupt.hpp"
 #include "app/output.hpp"
 #include "app/words.hpp"
 #include "model/bugs.hpp"
@@ -97,9 +98,11 @@ int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   // An output that cannot be written is bad input: said before the campaign, not after it.
   if (!s.coverage.empty()) check_writable_target(s.coverage);
   const Scenario sc = load_scenario(s.fuzz_file);
+  const InterruptScope stop_on_signal;
   const FuzzSummary sum = run_campaign(sc, o, err);
   print_fuzz_table(sum, out, s.argv0);
   if (!s.coverage.empty()) write_coverage(sum, s.coverage);
+  if (sum.interrupted) return kInterrupted;
   return sum.buckets.empty() ? kOk : kFound;
 }
 
@@ -112,12 +115,15 @@ int cmd_explore(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   o.bugs = s.explore_bugs;
   const Scenario sc = load_scenario(s.explore_file);
   if (sc.cpus > 4) err << fmt::format("smpsim: note: {} has {} CPUs; exhaustive exploration is meant for 2-4\n", sc.path, sc.cpus);
+  const InterruptScope stop_on_signal;
   const ExploreSummary sum = explore(sc, o, err);
+  const char* cut = sum.complete ? "" : sum.interrupted ? " (interrupted: not every schedule was run)" : " (cut at --max-schedules)";
   out << fmt::format("explore: {} with at most {}{}, {}, {} failing\n", plural(sum.schedules, "schedule"),
-                     plural(o.preemption_bound, "preemption"), sum.complete ? "" : " (cut at --max-schedules)",
-                     plural(sum.end_states, "distinct end state"), sum.failures);
+                     plural(o.preemption_bound, "preemption"), cut, plural(sum.end_states, "distinct end state"),
+                     sum.failures);
   for (const auto& b : sum.buckets)
     out << fmt::format("  {}  x{}  {} replay {}\n", b.signature, b.count, shell_quote(s.argv0), shell_quote(b.artifact));
+  if (sum.interrupted) return kInterrupted;
   return sum.failures == 0 ? kOk : kFound;
 }
 
@@ -127,6 +133,7 @@ int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   check_writable_target(s.shrink_out);
   Artifact shrunk;
   ShrinkSummary sum;
+  const InterruptScope stop_on_signal;
   try {
     sum = shrink_artifact(in, shrunk, err, ShrinkOptions{s.shrink_max_runs});
   } catch (const ShrinkNotReproduced& e) {
@@ -135,14 +142,16 @@ int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   }
   write_artifact(s.shrink_out, shrunk);
   out << fmt::format("shrink: {} ({}{})\n", in.signature.text(), plural(sum.runs, "run"),
-                     sum.cut ? ", cut at --max-runs: the smallest found so far" : "");
+                     sum.interrupted ? ", interrupted: the smallest found so far"
+                     : sum.cut       ? ", cut at --max-runs: the smallest found so far"
+                                     : "");
   out << fmt::format("  choices       {:>6} -> {}\n", sum.choices_before, sum.choices_after);
   out << fmt::format("  preemptions   {:>6} -> {}   (non-default scheduling choices)\n", sum.nondefault_before,
                      sum.nondefault_after);
   out << fmt::format("  actions       {:>6} -> {}\n", sum.actions_before, sum.actions_after);
   out << fmt::format("  cpus          {:>6} -> {}\n", sum.cpus_before, sum.cpus_after);
   out << fmt::format("wrote {}; replay it with: {} replay {}\n", s.shrink_out, shell_quote(s.argv0), shell_quote(s.shrink_out));
-  return kOk;
+  return sum.interrupted ? kInterrupted : kOk;
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // app/fuzz.cpp — campaigns, exploration and shrinking on top of app::run_scenario.
 #include "app/fuzz.hpp"
 
+#include "app/interrupt.hpp"
 #include "app/output.hpp"
 #include "app/trace_tools.hpp"
 #include "app/words.hpp"
@@ -586,7 +587,8 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
     std::error_code ec;
     if (!fs::exists(b.artifact, ec)) b.best_steps = UINT64_MAX;
   }
-  bool stop = false;  // under mu
+  bool stop = false;         // under mu
+  bool interrupted = false;  // under mu: a worker stopped on a signal with seeds left
   const auto t0 = Clock::now();
   auto last_print = t0;
   std::uint64_t finished = 0;
@@ -612,6 +614,10 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       {
         std::lock_guard<std::mutex> lock(mu);
         if (stop) return;
+        if (interrupt_requested()) {
+          interrupted = true;
+          return;
+        }
         if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
         const std::optional<std::uint64_t> next = cursor.take();
         if (!next) return;
@@ -710,6 +716,7 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
 
   sum.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
   sum.runs = finished;
+  sum.interrupted = interrupted;
   for (const auto& r : results) sum.failures += r.failed ? 1 : 0;
   for (auto& [sig, b] : buckets) sum.buckets.push_back(b);
   std::sort(sum.buckets.begin(), sum.buckets.end(),
@@ -736,6 +743,8 @@ void print_fuzz_table(const FuzzSummary& s, std::ostream& out, const std::string
       out << fmt::format("{:<70} {:>6} {:>10}  {} replay {}\n", b.signature, b.count, b.first_seed, shell_quote(smpsim),
                          shell_quote(b.artifact));
   }
+  if (s.interrupted)
+    out << "interrupted: the runs above are recorded; the same command with --resume goes on from there\n";
   if (!s.never_reached.empty()) {
     out << fmt::format("never reached ({} of {} probes):", s.never_reached.size(), s.never_reached.size() + s.probes.size());
     for (const auto& p : s.never_reached) out << "\n  " << p;
@@ -787,6 +796,11 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
   while (!stack.empty()) {
     if (sum.schedules >= o.max_schedules) {
       sum.complete = false;
+      break;
+    }
+    if (interrupt_requested()) {
+      sum.complete = false;
+      sum.interrupted = true;
       break;
     }
     const sim::ChoiceLog prefix = std::move(stack.back());
@@ -882,6 +896,10 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   // for which one run is kept back.
   bool changed = false;
   auto budget_left = [&] {
+    if (interrupt_requested()) {
+      sum.interrupted = true;
+      return false;
+    }
     if (sum.runs + 1 < so.max_runs) return true;
     sum.cut = true;
     return false;

@@ -63,6 +63,7 @@ struct FuzzSummary {
   std::vector<FuzzBucket> buckets;  ///< sorted by first seed
   std::map<std::string, std::uint64_t> probes;
   std::vector<std::string> never_reached;
+  bool interrupted = false;  ///< stopped by SIGINT/SIGTERM with seeds left (app/interrupt.hpp)
 };
 
 /// Runs a campaign; writes DIR/results.jsonl (appended as each run ends) and one artifact per
@@ -81,7 +82,8 @@ struct ExploreOptions {
 };
 struct ExploreSummary {
   std::uint64_t schedules = 0, end_states = 0, failures = 0;
-  bool complete = true;  ///< false if max_schedules cut the search
+  bool complete = true;  ///< false if max_schedules or an interrupt cut the search
+  bool interrupted = false;
   std::vector<FuzzBucket> buckets;
 };
 /// Every schedule with at most B deviations from the default (earliest-lane-first) choice.
@@ -94,6 +96,7 @@ struct ShrinkSummary {
   unsigned cpus_before = 0, cpus_after = 0;
   std::uint64_t runs = 0;
   bool cut = false;  ///< the run budget ended the search: the result is the smallest found so far
+  bool interrupted = false;  ///< so did SIGINT/SIGTERM
 };
 struct ShrinkOptions {
   std::uint64_t max_runs = 5000;  ///< replays to spend at most (each costs one run of the scenario)

@@ -10,12 +10,17 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include <poll.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace apptest {
@@ -89,6 +94,87 @@ inline CliResult smpsim(const std::vector<std::string>& args) {
   r.err = err.str();
   return r;
 }
+
+/// `smpsim args...` run in-process in a forked child, for what must not touch the test process
+/// (resource limits, signals). `setup` runs in the child first. The child sends its output back
+/// through a pipe (standard output, a NUL, standard error) and exits with the command's status.
+class ChildSmpsim {
+ public:
+  explicit ChildSmpsim(const std::vector<std::string>& args, const std::function<void()>& setup = {}) {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_ = ::fork();
+    REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::close(fds[0]);
+      if (setup) setup();
+      const CliResult r = smpsim(args);
+      const std::string msg = r.out + std::string(1, '\0') + r.err;
+      for (std::size_t done = 0; done < msg.size();) {
+        const ssize_t n = ::write(fds[1], msg.data() + done, msg.size() - done);
+        if (n <= 0) break;
+        done += static_cast<std::size_t>(n);
+      }
+      ::_exit(r.status);
+    }
+    ::close(fds[1]);
+    fd_ = fds[0];
+  }
+  ChildSmpsim(const ChildSmpsim&) = delete;
+  ChildSmpsim& operator=(const ChildSmpsim&) = delete;
+  ~ChildSmpsim() {
+    if (fd_ >= 0) ::close(fd_);
+    if (pid_ > 0 && !reaped_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  pid_t pid() const { return pid_; }
+  /// The child ended on its own (without waiting for it).
+  bool ended() {
+    if (!reaped_ && ::waitpid(pid_, &wstatus_, WNOHANG) == pid_) reaped_ = true;
+    return reaped_;
+  }
+
+  struct Result {
+    CliResult cli;              ///< status: the exit status, or -1 if a signal ended the child
+    bool signaled = false;      ///< a signal ended it
+    bool timed_out = false;     ///< it had not ended after `timeout`: killed
+  };
+  /// Collects the output and the status, waiting up to `timeout` for the child to end.
+  Result wait(std::chrono::seconds timeout = std::chrono::seconds(60)) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    Result res;
+    std::string msg;
+    char buf[4096];
+    for (;;) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      pollfd p{fd_, POLLIN, 0};
+      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+        res.timed_out = true;
+        ::kill(pid_, SIGKILL);
+        break;
+      }
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n <= 0) break;
+      msg.append(buf, static_cast<std::size_t>(n));
+    }
+    if (!reaped_) ::waitpid(pid_, &wstatus_, 0);
+    reaped_ = true;
+    res.signaled = WIFSIGNALED(wstatus_);
+    res.cli.status = WIFEXITED(wstatus_) ? WEXITSTATUS(wstatus_) : -1;
+    const auto nul = msg.find('\0');
+    res.cli.out = msg.substr(0, nul);
+    if (nul != std::string::npos) res.cli.err = msg.substr(nul + 1);
+    return res;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+  int wstatus_ = 0;
+  bool reaped_ = false;
+};
 
 /// Parses scenario text given inline (path "test.toml" in messages).
 inline app::Scenario parse(const std::string& text) { return app::parse_scenario(text, "test.toml"); }

@@ -14,7 +14,6 @@
 
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
 using apptest::smpsim;
 
@@ -40,38 +39,15 @@ bool is_char_device(const char* path) {
 
 /// Runs `smpsim args...` in a forked child whose files cannot grow past `limit` bytes.
 apptest::CliResult smpsim_with_file_limit(const std::vector<std::string>& args, rlim_t limit) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  apptest::ChildSmpsim child(args, [limit] {
     std::signal(SIGXFSZ, SIG_IGN);
     const rlimit rl{limit, limit};
     ::setrlimit(RLIMIT_FSIZE, &rl);
-    const apptest::CliResult r = smpsim(args);
-    const std::string msg = std::to_string(r.status) + "\n" + r.err;
-    for (std::size_t done = 0; done < msg.size();) {
-      const ssize_t n = ::write(fds[1], msg.data() + done, msg.size() - done);
-      if (n <= 0) break;
-      done += static_cast<std::size_t>(n);
-    }
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string msg;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) msg.append(buf, static_cast<std::size_t>(n));
-  ::close(fds[0]);
-  int wstatus = 0;
-  ::waitpid(pid, &wstatus, 0);
-  REQUIRE(WIFEXITED(wstatus));
-  apptest::CliResult r;
-  const auto nl = msg.find('\n');
-  REQUIRE(nl != std::string::npos);
-  r.status = std::stoi(msg.substr(0, nl));
-  r.err = msg.substr(nl + 1);
-  return r;
+  });
+  const auto r = child.wait();
+  REQUIRE_FALSE(r.timed_out);
+  REQUIRE_FALSE(r.signaled);
+  return r.cli;
 }
 
 }  // namespace

@@ -1,0 +1,89 @@
+// Ctrl-C during the search commands (app/interrupt.hpp): a real SIGINT sent to a child process
+// that runs the command, once the command is visibly under way.
+#include "app_fixture.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <functional>
+#include <set>
+#include <thread>
+
+using namespace apptest;
+
+namespace {
+
+struct Interrupted {
+  bool ready = false;  ///< the command got under way (and was sent SIGINT) before it ended
+  ChildSmpsim::Result result;
+};
+
+/// Runs `smpsim args` in a child and sends it SIGINT once `ready()` holds (polled for up to 60 s).
+Interrupted run_and_interrupt(const std::vector<std::string>& args, const std::function<bool()>& ready) {
+  ChildSmpsim child(args);
+  Interrupted res;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline && !child.ended()) {
+    if (ready()) {
+      res.ready = true;
+      ::kill(child.pid(), SIGINT);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  res.result = child.wait();
+  CHECK_FALSE(res.result.timed_out);
+  return res;
+}
+
+std::size_t line_count(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return 0;
+  const std::string text = read_file(path);
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+}  // namespace
+
+TEST_CASE("fuzz: SIGINT stops a --time campaign, prints its table, exits 130, and --resume repeats no seed") {
+  TempDir d;
+  const std::string results = d.file("out/results.jsonl");
+  const std::vector<std::string> cmd = {"fuzz", scenario_path("default"), "--time", "600s", "--jobs", "2", "--out", d.file("out")};
+  const Interrupted r = run_and_interrupt(cmd, [&] { return line_count(results) >= 20; });
+  REQUIRE(r.ready);
+  CHECK_FALSE(r.result.signaled);
+  CHECK(r.result.cli.status == 130);
+  CHECK(r.result.cli.out.find("fuzz: ") == 0);
+  CHECK(r.result.cli.out.find("interrupted: the runs above are recorded") != std::string::npos);
+  // Every recorded run is a whole line; the resumed campaign runs other seeds only.
+  std::set<std::uint64_t> seeds;
+  std::stringstream ss(read_file(results));
+  for (std::string l; std::getline(ss, l);) seeds.insert(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
+  const std::size_t before = seeds.size();
+  CHECK(before == line_count(results));
+  std::vector<std::string> again = cmd;
+  again[3] = "1s";
+  again.push_back("--resume");
+  const CliResult r2 = smpsim(again);
+  CHECK(r2.status == 0);
+  CHECK(r2.out.find(fmt::format("({} resumed", before)) != std::string::npos);
+  std::stringstream ss2(read_file(results));
+  std::size_t lines = 0;
+  seeds.clear();
+  for (std::string l; std::getline(ss2, l); ++lines) seeds.insert(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
+  CHECK(lines > before);
+  CHECK(seeds.size() == lines);
+}
+
+TEST_CASE("explore: SIGINT stops the search, the counts so far are printed as interrupted, exit 130") {
+  TempDir d;
+  const Interrupted r = run_and_interrupt(
+      {"explore", scenario_path("stop_two_cpus"), "--preemption-bound", "6", "--max-schedules", "100000000", "--out",
+       d.file("ex")},
+      [&] { return std::filesystem::exists(d.file("ex/artifacts")); });
+  REQUIRE(r.ready);
+  CHECK_FALSE(r.result.signaled);
+  CHECK(r.result.cli.status == 130);
+  CHECK(r.result.cli.out.find("(interrupted: not every schedule was run)") != std::string::npos);
+}
