@@ -280,11 +280,15 @@ LaneId Sim::decide_next(Time t_ready, Time t_ev) {
     Time bound = t_ready + cfg_.skew;
     if (t_ev != Time::max()) bound = min(bound, t_ev - Duration::ns(1));
     const std::size_t cap = std::max<std::size_t>(cfg_.max_choices, 1);
-    const std::size_t m = collect_ready(bound, ready_scratch_.data(), cap);
-    if (m > 1) {
-      // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs.
-      chosen = ready_scratch_[chooser_.pick(std::span<const LaneId>(ready_scratch_.data(), m))];
+    // Heap (BFS) order: deterministic, earliest lane first, so index 0 is what FIFO runs. With 64
+    // CPUs in lock-step the whole heap is usually inside the window: then it is the list as is.
+    const LaneId* ready = heap_.data();
+    std::size_t m = std::min(heap_.size(), cap);
+    if (heap_clock_hi_ > bound) {
+      m = collect_ready(bound, ready_scratch_.data(), cap);
+      ready = ready_scratch_.data();
     }
+    if (m > 1) chosen = ready[chooser_.pick(std::span<const LaneId>(ready, m))];
   }
   // A policy stall (a PCT change point) is logged by its length alone; a random stall also by
   // the yes/no that precedes it.
@@ -557,6 +561,7 @@ void Sim::heap_push(LaneId l) {
   lanes_[l].heap_pos = heap_.size();
   heap_.push_back(l);
   heap_clock_.push_back(lanes_[l].clock);
+  heap_clock_hi_ = max(heap_clock_hi_, lanes_[l].clock);
   heap_up(heap_.size() - 1);
 }
 
@@ -566,6 +571,7 @@ void Sim::heap_remove(LaneId l) {
   const LaneId last = heap_.back();
   heap_.pop_back();
   heap_clock_.pop_back();
+  if (heap_.empty()) heap_clock_hi_ = Time::zero();
   lanes_[l].heap_pos = SIZE_MAX;
   if (i < heap_.size()) {
     heap_[i] = last;
@@ -578,6 +584,7 @@ void Sim::heap_update(LaneId l) {
   const std::size_t i = lanes_[l].heap_pos;
   if (i == SIZE_MAX) return;
   heap_clock_[i] = lanes_[l].clock;
+  heap_clock_hi_ = max(heap_clock_hi_, lanes_[l].clock);
   heap_up(i);
   heap_down(lanes_[l].heap_pos);
 }

@@ -344,6 +344,10 @@ class Sim {
   // heap_clock_[i] is lanes_[heap_[i]].clock as of the lane's last heap operation: between steps
   // it is exact, and collect_ready reads it contiguously instead of touching every Lane.
   std::vector<Time> heap_clock_;
+  // No lane in the heap has a later clock (raised at every push and update, lowered only when the
+  // heap empties): when the ready window reaches it, every lane in the heap is ready and the heap
+  // array itself is the ready list, in the order collect_ready would write it.
+  Time heap_clock_hi_ = Time::zero();
   std::vector<std::unique_ptr<FiberRec>> fibers_;
   std::vector<std::pair<std::string, std::function<void()>>> checkers_;
   std::map<std::string, std::uint64_t, std::less<>> probes_;
