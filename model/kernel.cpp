@@ -55,7 +55,7 @@ Kernel::Kernel(KernelConfig c)
   wd = make_watchdog_globals(nr_cpu_ids);
   sm = make_stop_machine_globals(nr_cpu_ids);
   sb = make_smpboot_globals();
-  sim.on_point([] { irq_and_preempt_point(); });
+  sim.on_point(irq_and_preempt_point);
   // kernel: do_task_dead() -> __schedule(): the CPU switches to the next task.
   // SIM: without the idle balance ([kernel] idle_balance) that __schedule() would run first: the
   // exited thread's fiber is gone, and nothing here may wait for another CPU's lock.

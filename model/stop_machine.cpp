@@ -89,7 +89,7 @@ static void check_queue_order(unsigned x, const cpu_stop_work* work) {
   auto* md = static_cast<multi_stop_data*>(work->arg);
   if (!is_multi_cpu_stop(work) || md == nullptr) return;
   auto& g = G();
-  auto& mine = g.op_cpus[md->id];
+  auto& mine = md->queued_on;
   auto check_against = [&](const multi_stop_data* other) {
     for (unsigned y : mine) {
       const std::ptrdiff_t pa = order_on(g.stoppers[y], md), pb = order_on(g.stoppers[y], other);
@@ -552,6 +552,7 @@ int stop_machine_from_inactive_cpu(cpu_stop_fn_t fn, void* data, const cpumask* 
 
 static void set_state_initial(multi_stop_data* msdata) {
   msdata->id = G().next_msdata_id++;
+  msdata->queued_on.clear();  // a new operation (its id is new too)
   msdata->last_ack.assign(kernel().nr_cpu_ids, MULTI_STOP_NONE);
   msdata->participants = cpumask(kernel().nr_cpu_ids);
   set_state(msdata, MULTI_STOP_PREPARE);

@@ -65,6 +65,7 @@ struct multi_stop_data {
   int fn_calls = 0;
   int expected_fn_calls = 0;
   std::vector<int> last_ack;  ///< per CPU: last state this CPU acked (-1 = none)
+  std::vector<unsigned> queued_on;  ///< CPUs its works were queued on so far, in order (I-SM-13)
   cpumask participants;
   bool all_online = false;  ///< participants are every online CPU (stop_machine)
 };
@@ -111,7 +112,6 @@ struct stop_machine_globals {
   std::vector<cpu_stop_work> push_work;
   /// kernel/sched: each run queue's active_balance_work, queued by an idle CPU's balance.
   std::vector<cpu_stop_work> active_balance_work;
-  std::map<std::uint64_t, std::vector<unsigned>> op_cpus;  ///< multi-CPU op -> CPUs queued on (I-SM-13)
 };
 std::unique_ptr<stop_machine_globals> make_stop_machine_globals(unsigned nr_cpus);
 

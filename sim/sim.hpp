@@ -204,8 +204,9 @@ class Sim {
   void set_essential(FiberId f) { fibers_[f]->essential = true; }
   /// Called (scheduler context) when the current fiber of a lane ends; may set_current().
   void on_fiber_exit(std::function<void(LaneId, FiberId)> fn) { exit_hook_ = std::move(fn); }
-  /// Called by interleaving points before they yield (the model delivers interrupts here).
-  void on_point(std::function<void()> fn) { point_hook_ = std::move(fn); }
+  /// Called by interleaving points before they yield (the model delivers interrupts here). A plain
+  /// function: it runs at nearly every step.
+  void on_point(void (*fn)()) { point_hook_ = fn; }
 
   // ---- the calling fiber ----
   bool in_fiber() const { return running_ != kNoFiber; }
@@ -361,7 +362,7 @@ class Sim {
   static constexpr std::size_t kProbeCache = 64;
   std::array<ProbeSlot, kProbeCache> probe_cache_{};
   std::function<void(LaneId, FiberId)> exit_hook_;
-  std::function<void()> point_hook_;
+  void (*point_hook_)() = nullptr;
   std::unique_ptr<Trace> trace_;
   std::optional<Failure> failure_;
   Time now_;  // global time: of the last event fired or the last lane picked
