@@ -174,8 +174,7 @@ void Sim::unpark(LaneId l, Time at, bool by_kick) {
     case LaneState::Halted: lane.stats.halted += parked; break;
     case LaneState::Ready: break;
   }
-  events_.cancel(lane.timeout);
-  lane.timeout = EventId{};
+  events_.disarm(l);
   lane.state = LaneState::Ready;
   lane.clock = wake;
   if (lane.current != kNoFiber) {
@@ -196,7 +195,7 @@ void Sim::park(LaneState how, Time timeout_at) {
   if (how == LaneState::Waiting) ++waiting_;
   fibers_[running_]->woken_by_kick = false;
   if (timeout_at != Time::max()) {
-    lane.timeout = events_.push(max(timeout_at, lane.clock), [this, l] { unpark(l, now_, false); });
+    events_.arm(l, max(timeout_at, lane.clock));  // keyed by lane: unparks it (run_loop)
   }
   if (how == LaneState::Spinning) check_livelock();
   yield_to_scheduler(true);
@@ -781,10 +780,12 @@ void Sim::run_loop(RunResult& r) {
       case Next::Event: {
         Time when;
         EventQueue::Callback fn;
-        events_.pop_next(when, fn);
+        std::uint32_t timer = EventQueue::kNoTimer;
+        events_.pop_next(when, fn, &timer);
         now_ = max(now_, when);
         event_lane_ = kNoLane;
-        fn();
+        if (timer != EventQueue::kNoTimer) unpark(timer, now_, false);  // a park timeout (Sim::park)
+        else fn();
         event_lane_ = kNoLane;
         ++events_fired_;
         continue;

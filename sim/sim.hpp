@@ -279,7 +279,6 @@ class Sim {
     Time clock;
     FiberId current = kNoFiber;
     LaneState state = LaneState::Ready;
-    EventId timeout;
     Time parked_at;
     Time stalled_until;  // Sim::stall_lane: no step before this
     std::size_t heap_pos = SIZE_MAX;

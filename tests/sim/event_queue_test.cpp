@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 using namespace sim;
@@ -94,4 +95,71 @@ TEST_CASE("event queue: cancelling most events sweeps them out, and the others s
   for (const auto& e : expected) want.push_back(e.second);
   CHECK(order == want);
   CHECK(q.heap_entries() == 0);
+}
+
+TEST_CASE("event queue: keyed timers run with callback events in (time, arming order), re-arming moves one, disarm removes it") {
+  EventQueue q;
+  std::vector<std::string> order;
+  const Time t0 = Time::zero();
+  q.push(t0 + 10_ns, [&] { order.push_back("e10a"); });
+  q.arm(3, t0 + 10_ns);   // same time, armed after e10a: runs after it
+  q.push(t0 + 10_ns, [&] { order.push_back("e10b"); });
+  q.arm(5, t0 + 5_ns);
+  q.arm(7, t0 + 40_ns);
+  q.arm(5, t0 + 30_ns);   // re-armed: one timer for key 5, now at 30 (and after e30, pushed earlier)
+  q.push(t0 + 20_ns, [&] { order.push_back("e20"); });
+  q.arm(9, t0 + 25_ns);
+  q.disarm(9);
+  q.disarm(9);            // idempotent
+  q.disarm(42);           // never armed
+  CHECK(q.live_count() == 6);
+  CHECK(q.foreground_count() == 6);
+  Time when;
+  EventQueue::Callback fn;
+  std::uint32_t timer = 0;
+  std::vector<Time> times;
+  while (q.pop_next(when, fn, &timer)) {
+    times.push_back(when);
+    if (timer != EventQueue::kNoTimer) order.push_back("t" + std::to_string(timer));
+    else fn();
+  }
+  CHECK(order == std::vector<std::string>{"e10a", "t3", "e10b", "e20", "t5", "t7"});
+  CHECK(std::is_sorted(times.begin(), times.end()));
+  CHECK(q.live_count() == 0);
+  CHECK(q.foreground_count() == 0);
+  CHECK(q.next_time() == Time::max());
+}
+
+TEST_CASE("event queue: many timers re-armed and disarmed in any order still pop in (time, arming order)") {
+  EventQueue q;
+  // A reference: what pushing a fresh event per arming (and cancelling the old one) would run.
+  EventQueue ref;
+  std::vector<EventId> ref_id(64);
+  std::uint32_t ran_key = 0;
+  std::uint64_t x = 7;
+  for (int i = 0; i < 2000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto key = static_cast<std::uint32_t>((x >> 33) % 64);
+    const Time when = Time::zero() + Duration::ns(static_cast<std::int64_t>((x >> 20) % 50));
+    if ((x >> 60) % 4 == 0) {
+      q.disarm(key);
+      ref.cancel(ref_id[key]);
+    } else {
+      q.arm(key, when);
+      ref.cancel(ref_id[key]);
+      ref_id[key] = ref.push(when, [&ran_key, key] { ran_key = key; });
+    }
+  }
+  CHECK(q.live_count() == ref.live_count());
+  std::vector<std::pair<Time, std::uint32_t>> got, want;
+  Time when;
+  EventQueue::Callback fn;
+  std::uint32_t timer = 0;
+  while (q.pop_next(when, fn, &timer)) got.emplace_back(when, timer);
+  while (ref.pop_next(when, fn)) {
+    fn();
+    want.emplace_back(when, ran_key);
+  }
+  CHECK(got.size() > 20);
+  CHECK(got == want);
 }
