@@ -454,7 +454,8 @@ int smpsim_main(int argc, const char* const* argv, std::ostream& out, std::ostre
                "  shrink         0 the shrunk artifact is written, 3 the input does not replay exactly\n"
                "  others         0\n"
                "fuzz, explore and shrink stop on Ctrl-C (SIGINT) or SIGTERM, report what they have (shrink\n"
-               "writes the smallest artifact so far) and exit 130; a second signal kills them.\n",
+               "writes the smallest artifact so far) and exit 130 (143 for SIGTERM), failures found or not;\n"
+               "a second signal kills them.\n",
                "smpsim"};
   app.set_version_flag("--version", smpsim_version());
   app.require_subcommand(1);

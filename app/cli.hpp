@@ -4,7 +4,7 @@
 // Exit statuses (the top-level --help and README.md say the same): 2 bad input or usage, for
 // every command; run: 0 the run met its expectations, 1 it did not; replay: 0 the artifact
 // reproduced, 3 it did not; fuzz, explore: 0 no run failed, 1 some did; trace diff: 0 the same
-// events, 1 different; fuzz, explore and shrink stopped by SIGINT/SIGTERM: 130 (app/interrupt.hpp).
+// events, 1 different; fuzz, explore and shrink stopped by SIGINT/SIGTERM: 130/143 (app/interrupt.hpp).
 // Every error is one line, "smpsim: error: <file>:<line>:<col>: <what>".
 #pragma once
 

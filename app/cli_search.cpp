@@ -102,7 +102,7 @@ int cmd_fuzz(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   const FuzzSummary sum = run_campaign(sc, o, err);
   print_fuzz_table(sum, out, s.argv0);
   if (!s.coverage.empty()) write_coverage(sum, s.coverage);
-  if (sum.interrupted) return kInterrupted;
+  if (sum.interrupted) return interrupted_exit_status();
   return sum.buckets.empty() ? kOk : kFound;
 }
 
@@ -123,7 +123,7 @@ int cmd_explore(const SearchCommands& s, std::ostream& out, std::ostream& err) {
                      sum.failures);
   for (const auto& b : sum.buckets)
     out << fmt::format("  {}  x{}  {} replay {}\n", b.signature, b.count, shell_quote(s.argv0), shell_quote(b.artifact));
-  if (sum.interrupted) return kInterrupted;
+  if (sum.interrupted) return interrupted_exit_status();
   return sum.failures == 0 ? kOk : kFound;
 }
 
@@ -151,7 +151,7 @@ int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   out << fmt::format("  actions       {:>6} -> {}\n", sum.actions_before, sum.actions_after);
   out << fmt::format("  cpus          {:>6} -> {}\n", sum.cpus_before, sum.cpus_after);
   out << fmt::format("wrote {}; replay it with: {} replay {}\n", s.shrink_out, shell_quote(s.argv0), shell_quote(s.shrink_out));
-  return sum.interrupted ? kInterrupted : kOk;
+  return sum.interrupted ? interrupted_exit_status() : kOk;
 }
 
 }  // namespace

@@ -614,13 +614,15 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
       {
         std::lock_guard<std::mutex> lock(mu);
         if (stop) return;
+        if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
+        const std::optional<std::uint64_t> next = cursor.take();
+        if (!next) return;
+        // Only a stop that leaves a seed unrun is an interruption (that seed is not recorded, so
+        // --resume runs it); a signal after the last seed was taken changes nothing.
         if (interrupt_requested()) {
           interrupted = true;
           return;
         }
-        if (o.time_budget_s && std::chrono::duration<double>(Clock::now() - t0).count() > *o.time_budget_s) return;
-        const std::optional<std::uint64_t> next = cursor.take();
-        if (!next) return;
         seed = *next;
       }
       Job job = make_job(seed);

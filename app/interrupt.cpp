@@ -1,41 +1,70 @@
 #include "app/interrupt.hpp"
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <ctime>
+#include <thread>
+
+#include <pthread.h>
 
 namespace app {
 
 namespace {
 
-// Lock-free, so the handler may set it (a signal handler may touch nothing else).
-std::atomic<bool> g_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free);
+std::atomic<int> g_signal{0};  // the first stop signal taken in the current scope, or 0
 
-struct sigaction g_old_int {}, g_old_term {};
-
-extern "C" void on_stop_signal(int) { g_requested.store(true, std::memory_order_relaxed); }
+sigset_t stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  return set;
+}
 
 }  // namespace
 
-InterruptScope::InterruptScope() {
-  g_requested.store(false, std::memory_order_relaxed);
-  struct sigaction sa {};
-  sa.sa_handler = on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  // SA_RESETHAND: the next signal is not caught, so a command that does not stop soon enough can
-  // still be killed. SA_RESTART: a worker blocked in a write finishes it.
-  sa.sa_flags = SA_RESTART | SA_RESETHAND;
-  sigaction(SIGINT, &sa, &g_old_int);
-  sigaction(SIGTERM, &sa, &g_old_term);
+struct InterruptScope::Watcher {
+  sigset_t old_mask{};
+  std::atomic<bool> done{false};
+  std::thread thread;
+
+  void run() {
+    const sigset_t set = stop_signals();
+    const timespec tick{0, 50'000'000};  // how soon the scope's end is noticed
+    while (!done.load(std::memory_order_relaxed)) {
+      const int sig = sigtimedwait(&set, nullptr, &tick);
+      if (sig <= 0) continue;  // EAGAIN (the tick) or EINTR
+      int none = 0;
+      if (g_signal.compare_exchange_strong(none, sig)) continue;
+      // The second signal: the default action, now (it was blocked: unblock it here and raise it).
+      std::signal(sig, SIG_DFL);
+      sigset_t one;
+      sigemptyset(&one);
+      sigaddset(&one, sig);
+      pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+      raise(sig);
+    }
+  }
+};
+
+InterruptScope::InterruptScope() : watcher_(std::make_unique<Watcher>()) {
+  g_signal.store(0);
+  const sigset_t set = stop_signals();
+  pthread_sigmask(SIG_BLOCK, &set, &watcher_->old_mask);
+  watcher_->thread = std::thread([w = watcher_.get()] { w->run(); });
 }
 
 InterruptScope::~InterruptScope() {
-  sigaction(SIGINT, &g_old_int, nullptr);
-  sigaction(SIGTERM, &g_old_term, nullptr);
+  watcher_->done.store(true);
+  watcher_->thread.join();
+  // A signal that came after the watcher stopped is still pending: it acts (by default, kills)
+  // once unblocked, as a signal to a command that is finishing.
+  pthread_sigmask(SIG_SETMASK, &watcher_->old_mask, nullptr);
 }
 
-bool interrupt_requested() { return g_requested.load(std::memory_order_relaxed); }
+bool interrupt_requested() { return g_signal.load(std::memory_order_relaxed) != 0; }
 
-void request_interrupt() { g_requested.store(true, std::memory_order_relaxed); }
+int interrupted_exit_status() { return 128 + g_signal.load(); }
 
 }  // namespace app

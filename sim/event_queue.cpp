@@ -49,10 +49,10 @@ void EventQueue::release(std::uint32_t slot) {
 void EventQueue::cancel(EventId id) {
   if (!pending(id)) return;
   release(id.slot);
-  // Cancelled entries stay in the heap until they surface; when they are most of it (parked
-  // spinners cancel a timeout at every wake-up), they are swept at once. Pop order depends only
-  // on (when, seq), a total order, so rebuilding the heap changes nothing that runs.
-  if (heap_.size() >= kSweepMin && heap_.size() > 2 * live_) {
+  // Cancelled entries stay in the heap until they surface; when they are most of it, they are
+  // swept at once (the armed timers count in live_ but live apart). Pop order depends only on
+  // (when, seq), a total order, so rebuilding the heap changes nothing that runs.
+  if (heap_.size() >= kSweepMin && heap_.size() > 2 * (live_ - timers_.size())) {
     std::erase_if(heap_, [this](const Entry& e) { return dead(e); });
     std::make_heap(heap_.begin(), heap_.end(), later);
   }

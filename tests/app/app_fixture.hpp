@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
@@ -106,16 +107,22 @@ class ChildSmpsim {
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      ::close(fds[0]);
-      if (setup) setup();
-      const CliResult r = smpsim(args);
-      const std::string msg = r.out + std::string(1, '\0') + r.err;
-      for (std::size_t done = 0; done < msg.size();) {
-        const ssize_t n = ::write(fds[1], msg.data() + done, msg.size() - done);
-        if (n <= 0) break;
-        done += static_cast<std::size_t>(n);
+      // The child must never return into the test runner: whatever happens, it exits here.
+      try {
+        ::close(fds[0]);
+        if (setup) setup();
+        const CliResult r = smpsim(args);
+        const std::string msg = r.out + std::string(1, '\0') + r.err;
+        for (std::size_t done = 0; done < msg.size();) {
+          const ssize_t n = ::write(fds[1], msg.data() + done, msg.size() - done);
+          if (n < 0 && errno == EINTR) continue;
+          if (n <= 0) break;
+          done += static_cast<std::size_t>(n);
+        }
+        ::_exit(r.status);
+      } catch (...) {
+        ::_exit(125);
       }
-      ::_exit(r.status);
     }
     ::close(fds[1]);
     fd_ = fds[0];
@@ -150,12 +157,15 @@ class ChildSmpsim {
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       pollfd p{fd_, POLLIN, 0};
-      if (left.count() <= 0 || ::poll(&p, 1, static_cast<int>(left.count())) <= 0) {
+      const int ready = left.count() <= 0 ? 0 : ::poll(&p, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready <= 0) {
         res.timed_out = true;
         ::kill(pid_, SIGKILL);
         break;
       }
       const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       msg.append(buf, static_cast<std::size_t>(n));
     }
