@@ -31,10 +31,11 @@ struct InterruptScope::Watcher {
 
   void run() {
     const sigset_t set = stop_signals();
-    const timespec tick{0, 50'000'000};  // how soon the scope's end is noticed
-    while (!done.load(std::memory_order_relaxed)) {
+    const timespec tick{1, 0};  // a fallback: the scope's end wakes the watcher with a signal
+    for (;;) {
       const int sig = sigtimedwait(&set, nullptr, &tick);
-      if (sig <= 0) continue;  // EAGAIN (the tick) or EINTR
+      if (done.load()) return;  // the scope is ending (its wake-up, or a signal as it ends)
+      if (sig <= 0) continue;   // EAGAIN (the tick) or EINTR
       int none = 0;
       if (g_signal.compare_exchange_strong(none, sig)) continue;
       // The second signal: the default action, now (it was blocked: unblock it here and raise it).
@@ -57,6 +58,7 @@ InterruptScope::InterruptScope() : watcher_(std::make_unique<Watcher>()) {
 
 InterruptScope::~InterruptScope() {
   watcher_->done.store(true);
+  pthread_kill(watcher_->thread.native_handle(), SIGTERM);  // blocked there: sigtimedwait takes it
   watcher_->thread.join();
   // A signal that came after the watcher stopped is still pending: it acts (by default, kills)
   // once unblocked, as a signal to a command that is finishing.
