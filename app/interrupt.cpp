@@ -1,7 +1,6 @@
 #include "app/interrupt.hpp"
 
 #include <atomic>
-#include <cerrno>
 #include <csignal>
 #include <ctime>
 #include <thread>

@@ -90,8 +90,7 @@ class Trace {
   template <class... Args>
   [[gnu::always_inline]] void event(std::string_view subsys, Level level, std::string_view name,
                                     fmt::format_string<Args...> f, Args&&... args) {
-    if (!hashing_ && !attached_) return;
-    format_event(subsys, level, name, f, std::forward<Args>(args)...);
+    if (Sink* to = consumer(subsys, level)) format_event(*to, level, name, f, std::forward<Args>(args)...);
   }
 
   std::uint64_t hash() const { return hash_; }
@@ -108,13 +107,11 @@ class Trace {
   }
   Sink* consumer_of(std::string_view subsys, Level level);
   template <class... Args>
-  [[gnu::noinline]] void format_event(std::string_view subsys, Level level, std::string_view name,
-                                      fmt::format_string<Args...> f, Args&&... args) {
-    Sink* to = consumer_of(subsys, level);
-    if (to == nullptr) return;
+  [[gnu::noinline]] void format_event(Sink& to, Level level, std::string_view name, fmt::format_string<Args...> f,
+                                      Args&&... args) {
     fmt::memory_buffer buf;
     fmt::format_to(std::back_inserter(buf), f, std::forward<Args>(args)...);
-    emit_to(*to, level, name, std::string_view(buf.data(), buf.size()));
+    emit_to(to, level, name, std::string_view(buf.data(), buf.size()));
   }
   void emit_to(Sink& s, Level level, std::string_view name, std::string_view fields);
 

@@ -46,6 +46,14 @@ std::size_t line_count(const std::string& path) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
+/// The seed of each line of a campaign's results.jsonl, in order.
+std::vector<std::uint64_t> recorded_seeds(const std::string& path) {
+  std::vector<std::uint64_t> seeds;
+  std::stringstream ss(read_file(path));
+  for (std::string l; std::getline(ss, l);) seeds.push_back(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
+  return seeds;
+}
+
 }  // namespace
 
 TEST_CASE("fuzz: SIGINT stops a --time campaign, prints its table, exits 130, and --resume repeats no seed (--jobs 2)") {
@@ -59,10 +67,8 @@ TEST_CASE("fuzz: SIGINT stops a --time campaign, prints its table, exits 130, an
   CHECK(r.result.cli.out.find("fuzz: ") == 0);
   CHECK(r.result.cli.out.find("interrupted: the runs above are recorded") != std::string::npos);
   // Every recorded run is a whole line; the resumed campaign runs other seeds only.
-  std::set<std::uint64_t> seeds;
-  std::stringstream ss(read_file(results));
-  for (std::string l; std::getline(ss, l);) seeds.insert(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
-  const std::size_t before = seeds.size();
+  const std::vector<std::uint64_t> first = recorded_seeds(results);
+  const std::size_t before = std::set<std::uint64_t>(first.begin(), first.end()).size();
   CHECK(before == line_count(results));
   std::vector<std::string> again = cmd;
   again[3] = "1s";
@@ -70,12 +76,10 @@ TEST_CASE("fuzz: SIGINT stops a --time campaign, prints its table, exits 130, an
   const CliResult r2 = smpsim(again);
   CHECK(r2.status == 0);
   CHECK(r2.out.find(fmt::format("({} resumed", before)) != std::string::npos);
-  std::stringstream ss2(read_file(results));
-  std::size_t lines = 0;
-  seeds.clear();
-  for (std::string l; std::getline(ss2, l); ++lines) seeds.insert(nlohmann::json::parse(l).at("seed").get<std::uint64_t>());
+  const std::vector<std::uint64_t> all = recorded_seeds(results);
+  const std::size_t lines = all.size();
   CHECK(lines > before);
-  CHECK(seeds.size() == lines);
+  CHECK(std::set<std::uint64_t>(all.begin(), all.end()).size() == lines);
 }
 
 TEST_CASE("explore: SIGINT (or SIGTERM) stops the search, the counts so far are printed as interrupted, exit 130 (143)") {
