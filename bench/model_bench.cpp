@@ -82,8 +82,8 @@ int bench_storm(unsigned n, unsigned seconds, bool hash) {
   const double wall = since(t0);
   const double virt = static_cast<double>(r.end_time.ns_since_boot()) / 1e9;
   fmt::print("storm hash={} cpus={} hz=1000 virtual={:.1f}s wall={:.3f}s ratio={:.0f}x hotplug_ops={} steps={} in_place={} "
-             "events={} outcome={} peak_rss={} KiB\n",
-             hash ? "on" : "off", n, virt, wall, virt / wall, ops, r.steps, r.in_place, r.events, sim::to_string(r.outcome),
+             "handoffs={} events={} outcome={} peak_rss={} KiB\n",
+             hash ? "on" : "off", n, virt, wall, virt / wall, ops, r.steps, r.in_place, r.handoffs, r.events, sim::to_string(r.outcome),
              peak_rss_kib());
   return r.outcome == sim::Outcome::Completed ? 0 : 1;
 }
@@ -91,7 +91,7 @@ int bench_storm(unsigned n, unsigned seconds, bool hash) {
 int bench_runs(unsigned count, bool hash) {
   const auto t0 = Clock::now();
   unsigned ok = 0;
-  std::uint64_t steps = 0, events = 0, in_place = 0;
+  std::uint64_t steps = 0, events = 0, in_place = 0, handoffs = 0;
   for (unsigned seed = 1; seed <= count; ++seed) {
     KernelConfig cfg;
     cfg.nr_cpus = 4;
@@ -112,11 +112,12 @@ int bench_runs(unsigned count, bool hash) {
     steps += r.steps;
     events += r.events;
     in_place += r.in_place;
+    handoffs += r.handoffs;
   }
   const double wall = since(t0);
-  fmt::print("runs hash={}: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps ({} in place) and {} "
+  fmt::print("runs hash={}: {} runs of a 4-cpu stop_machine + hotplug in {:.3f}s = {:.0f} runs/s ({} passed, {} steps ({} in place, {} handed off) and {} "
              "events per run, {:.0f} ns per step)\n",
-             hash ? "on" : "off", count, wall, count / wall, ok, steps / count, in_place / count, events / count,
+             hash ? "on" : "off", count, wall, count / wall, ok, steps / count, in_place / count, handoffs / count, events / count,
              wall * 1e9 / static_cast<double>(steps));
   return ok == count ? 0 : 1;
 }

@@ -18,6 +18,14 @@ namespace ctx = boost::context;
 
 namespace sim {
 
+namespace {
+// The fiber that made the last switch on this thread, or null for the scheduler. Whoever arrives
+// reads it to learn whose continuation it was handed: the scheduler's (kept as `caller`) or a
+// peer's after a handoff (kept as that peer's `self`). Set just before every switch and read
+// just after it, so nested simulations on one thread do not disturb it.
+thread_local Fiber::Impl* tl_switcher = nullptr;
+}  // namespace
+
 struct Fiber::Impl {
   Fiber* owner = nullptr;
   Body body;
@@ -26,9 +34,9 @@ struct Fiber::Impl {
   const void* stack_bottom = nullptr;
   std::size_t stack_size = 0;
 #if defined(SMPSIM_ASAN)
-  const void* caller_bottom = nullptr;
+  const void* caller_bottom = nullptr;  // the scheduler's stack, learnt when it resumes the fiber
   std::size_t caller_size = 0;
-  void* sched_fake_stack = nullptr;  // the scheduler's fake stack, saved while the fiber runs
+  void* sched_fake_stack = nullptr;  // the scheduler's fake stack, saved while fibers run
   void* fiber_fake_stack = nullptr;  // the fiber's fake stack, saved while it is suspended
 #endif
 
@@ -37,9 +45,11 @@ struct Fiber::Impl {
     __sanitizer_start_switch_fiber(&sched_fake_stack, stack_bottom, stack_size);
 #endif
   }
-  void after_switch_back_from_fiber() {
+  void after_switch_back_from_fiber(Impl& yielder) {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_finish_switch_fiber(sched_fake_stack, nullptr, nullptr);
+    __sanitizer_finish_switch_fiber(yielder.sched_fake_stack, nullptr, nullptr);
+#else
+    (void)yielder;
 #endif
   }
   void before_switch_to_caller(bool dying) {
@@ -49,15 +59,33 @@ struct Fiber::Impl {
     (void)dying;
 #endif
   }
-  void after_switch_into_fiber() {
+  void before_switch_to_peer(Impl& to) {
 #if defined(SMPSIM_ASAN)
-    __sanitizer_finish_switch_fiber(fiber_fake_stack, &caller_bottom, &caller_size);
+    __sanitizer_start_switch_fiber(&fiber_fake_stack, to.stack_bottom, to.stack_size);
+#else
+    (void)to;
 #endif
   }
 
+  // This fiber runs again, handed `from`: the continuation of whoever switched to it.
+  void arrive(ctx::fiber&& from) {
+    Impl* peer = std::exchange(tl_switcher, nullptr);
+    if (peer == nullptr) {
+      caller = std::move(from);
+#if defined(SMPSIM_ASAN)
+      __sanitizer_finish_switch_fiber(fiber_fake_stack, &caller_bottom, &caller_size);
+#endif
+    } else {
+      // The peer moved the scheduler's continuation (and, under ASan, its stack) here first.
+      peer->self = std::move(from);
+#if defined(SMPSIM_ASAN)
+      __sanitizer_finish_switch_fiber(fiber_fake_stack, nullptr, nullptr);
+#endif
+    }
+  }
+
   ctx::fiber entry(ctx::fiber&& from) {
-    caller = std::move(from);
-    after_switch_into_fiber();
+    arrive(std::move(from));
     try {
       if (!owner->kill_requested_) body();
     } catch (const FiberKilled&) {
@@ -72,6 +100,7 @@ struct Fiber::Impl {
     body = nullptr;  // release captures while the stack is still ours
     owner->finished_ = true;
     before_switch_to_caller(true);
+    tl_switcher = this;
     return std::move(caller);
   }
 };
@@ -115,9 +144,14 @@ void Fiber::resume() {
   SIM_ASSERT(!finished_ && !running_);
   running_ = true;
   impl_->before_switch_to_fiber();
-  impl_->self = std::move(impl_->self).resume();
-  impl_->after_switch_back_from_fiber();
-  running_ = false;
+  tl_switcher = nullptr;
+  ctx::fiber back = std::move(impl_->self).resume();
+  // Whoever yielded: this fiber, or the last of a chain of handoffs that began with it.
+  Impl* yielder = std::exchange(tl_switcher, nullptr);
+  SIM_ASSERT(yielder != nullptr);
+  yielder->self = std::move(back);
+  impl_->after_switch_back_from_fiber(*yielder);
+  yielder->owner->running_ = false;
 }
 
 void Fiber::yield(bool return_on_kill) {
@@ -126,8 +160,26 @@ void Fiber::yield(bool return_on_kill) {
   // back to kill() with the fiber unfinished.
   if (kill_requested_ && std::uncaught_exceptions() == 0) throw FiberKilled{};
   impl_->before_switch_to_caller(false);
-  impl_->caller = std::move(impl_->caller).resume();
-  impl_->after_switch_into_fiber();
+  tl_switcher = impl_.get();
+  impl_->arrive(std::move(impl_->caller).resume());
+  if (kill_requested_ && !return_on_kill) throw FiberKilled{};
+}
+
+void Fiber::handoff(Fiber& to, bool return_on_kill) {
+  SIM_ASSERT(running_ && !to.running_ && !to.finished_ && &to != this);
+  if (kill_requested_ && std::uncaught_exceptions() == 0) throw FiberKilled{};
+  Impl& next = *to.impl_;
+  next.caller = std::move(impl_->caller);
+#if defined(SMPSIM_ASAN)
+  next.caller_bottom = impl_->caller_bottom;
+  next.caller_size = impl_->caller_size;
+  next.sched_fake_stack = impl_->sched_fake_stack;
+#endif
+  running_ = false;
+  to.running_ = true;
+  impl_->before_switch_to_peer(next);
+  tl_switcher = impl_.get();
+  impl_->arrive(std::move(next.self).resume());
   if (kill_requested_ && !return_on_kill) throw FiberKilled{};
 }
 

@@ -1,8 +1,9 @@
 // sim/fiber.hpp
 // A cooperative fiber: the engine's only execution primitive besides its own loop, and the only
 // place that touches Boost.Context (the implementation hides it). Control always goes
-// scheduler -> fiber -> scheduler: a fiber yields only back to whoever resumed it, never to
-// another fiber directly. An exception escaping the body is captured (not propagated through
+// scheduler -> fiber -> scheduler, except that a running fiber may hand control straight to a
+// suspended one (handoff), which then yields to the scheduler in its place: one switch instead of
+// two through the scheduler's loop. An exception escaping the body is captured (not propagated through
 // the context switch) and reported by the engine as a simulation failure.
 // A suspended fiber is ended with kill(): its pending yield() throws FiberKilled, so the stack
 // unwinds through ordinary C++ (RAII runs, sanitizer annotations stay paired). Body code must
@@ -36,6 +37,10 @@ class Fiber {
   /// Fiber side: return control to the scheduler. After kill() it throws FiberKilled, or, if
   /// `return_on_kill`, returns; any yield() after that throws before switching.
   void yield(bool return_on_kill = false);
+  /// Fiber side: suspend this fiber and run `to` (suspended or not yet started) as if this one had
+  /// yielded and the scheduler had then resumed `to`: the scheduler's pending resume() returns
+  /// when `to`, or a fiber it hands on to, yields. Returns, or throws on kill, as yield() does.
+  void handoff(Fiber& to, bool return_on_kill = false);
   /// Scheduler side: unwind a suspended (or never started) fiber to its end.
   void kill();
 

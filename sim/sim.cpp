@@ -198,7 +198,7 @@ void Sim::park(LaneState how, Time timeout_at) {
     events_.arm(l, max(timeout_at, lane.clock));  // keyed by lane: unparks it (run_loop)
   }
   if (how == LaneState::Spinning) check_livelock();
-  yield_to_scheduler(true);
+  if (!end_step_in_fiber(true)) yield_to_scheduler(true);
 }
 
 void Sim::yield_to_scheduler(bool wait) {
@@ -239,33 +239,44 @@ void Sim::yield_point(Duration cost) {
   if (teardown_point()) return;
   SIM_ASSERT(in_fiber());
   lanes_[running_lane_].clock += cost;
-  if (continue_in_place()) return;
+  if (end_step_in_fiber(false)) return;
   // Not a wait: inside a QuietExit scope the code after a point would go on as if the run
   // continued, so a kill here unwinds.
   yield_to_scheduler(false);
 }
 
 // The running fiber ends its step here, as step_lane would after the switch back, and makes the
-// run loop's next decision itself, with the same code and draws. When the decision is this lane,
-// the fiber just goes on: the run is the one the loop would have made, without the two context
-// switches. Another lane is handed to the loop as decided (next_lane_). Anything else (an event
-// due, a limit, a stall) goes back to the loop's top, which depends only on state.
-bool Sim::continue_in_place() {
+// run loop's next decision itself, with the same code and draws. When the decision is this fiber,
+// it just goes on: the run is the one the loop would have made, without the two context
+// switches. Another fiber is switched to directly, as step_lane would resume it, and returns to
+// the loop in this fiber's place when its step ends: one switch instead of two. Anything else (an
+// event due, a limit, a stall) goes back to the loop's top, which depends only on state. `wait`
+// is the yield's (a park or a task switch, not an interleaving point). Returns whether this
+// fiber's next step has begun; false: yield to the loop.
+bool Sim::end_step_in_fiber(bool wait) {
   if (!cfg_.continue_in_place || !checkers_.empty()) return false;
   const LaneId l = running_lane_;
   ++steps_;
   ++lanes_[l].stats.steps;
-  heap_update(l);
+  if (lanes_[l].state == LaneState::Ready) heap_update(l);
   step_ended_ = true;
   Time t_ready, t_ev;
   if (next_action(t_ready, t_ev) != Next::Step) return false;
   const LaneId chosen = decide_next(t_ready, t_ev);
-  if (chosen != l) {
-    next_lane_ = chosen;
-    return false;
-  }
+  if (chosen == kNoLane) return false;
   step_ended_ = false;
-  ++in_place_;
+  const FiberId self = running_;
+  const FiberId next = lanes_[chosen].current;
+  SIM_ASSERT(next != kNoFiber && lanes_[chosen].state == LaneState::Ready);
+  if (next == self) {
+    ++in_place_;
+    return true;
+  }
+  running_ = next;
+  running_lane_ = chosen;
+  ++handoffs_;
+  FiberRec& me = *fibers_[self];
+  me.fiber->handoff(*fibers_[next]->fiber, wait && me.quiet_exit);
   return true;
 }
 
@@ -368,7 +379,7 @@ void Sim::switch_to(FiberId next) {
   fibers_[running_]->read_set.clear();  // reads before a context switch say nothing about a spin
   lanes_[l].current = next;
   fibers_[next]->lane = l;
-  yield_to_scheduler(true);
+  if (!end_step_in_fiber(true)) yield_to_scheduler(true);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -658,15 +669,18 @@ void Sim::check_livelock() {
   livelocked_ = true;
 }
 
-void Sim::step_lane(LaneId l) {
+void Sim::step_lane(LaneId chosen) {
+  {
+    const Lane& lane = lanes_[chosen];
+    SIM_ASSERT(lane.current != kNoFiber && lane.state == LaneState::Ready);
+    running_ = lane.current;
+    running_lane_ = chosen;
+  }
+  fibers_[running_]->fiber->resume();
+  // The fiber that yielded: the one resumed, or the last one a chain of handoffs reached.
+  const FiberId f = std::exchange(running_, kNoFiber);
+  const LaneId l = std::exchange(running_lane_, kNoLane);
   Lane& lane = lanes_[l];
-  const FiberId f = lane.current;
-  SIM_ASSERT(f != kNoFiber && lane.state == LaneState::Ready);
-  running_ = f;
-  running_lane_ = l;
-  fibers_[f]->fiber->resume();
-  running_ = kNoFiber;
-  running_lane_ = kNoLane;
   // A fiber that ended its step in place yielded only to hand over the decision; one that ended
   // it and then failed (an engine error thrown there) still has to be finished here.
   const bool ended = std::exchange(step_ended_, false);
@@ -740,6 +754,7 @@ RunResult Sim::run() {
   r.steps = steps_;
   r.events = events_fired_;
   r.in_place = in_place_;
+  r.handoffs = handoffs_;
   trace_->flush();
   r.trace_hash = trace_->hash();
   r.unseed = stream("sched").peek();
@@ -760,11 +775,6 @@ RunResult Sim::run() {
 
 void Sim::run_loop(RunResult& r) {
   for (;;) {
-    // A fiber that ended its step in place may have made the next decision already.
-    if (next_lane_ != kNoLane) {
-      step_lane(std::exchange(next_lane_, kNoLane));
-      continue;
-    }
     Time t_ready, t_ev;
     switch (next_action(t_ready, t_ev)) {
       case Next::Failed:

@@ -71,8 +71,9 @@ struct Config {
   Duration pct_stall = Duration::ns(0);
   Duration propagation_delay_max = Duration::ns(0);  ///< >0: seeded delay before a spinner sees a write
   /// At an interleaving point the fiber makes the run loop's next decision itself; when that is
-  /// its own lane it goes on without switching to the scheduler and back (Sim::continue_in_place).
-  /// Runs are the same either way; off only to check that.
+  /// its own lane it goes on without switching to the scheduler and back, and another lane's
+  /// fiber it switches to directly (Sim::continue_in_place, Fiber::handoff). Runs are the same
+  /// either way; off only to check that.
   bool continue_in_place = true;
   /// Keep the choice log (Chooser::take_log). A run that is never replayed from its log (a
   /// campaign run: a failing seed is run again, recording, for its artifact) turns it off; the
@@ -110,6 +111,7 @@ struct RunResult {
   std::uint64_t steps = 0;
   std::uint64_t events = 0;
   std::uint64_t in_place = 0;  ///< steps a lane took without a context switch (Config::continue_in_place)
+  std::uint64_t handoffs = 0;  ///< steps begun by a direct fiber-to-fiber switch (Config::continue_in_place)
   std::uint64_t trace_hash = 0;
   std::uint64_t unseed = 0;  ///< next draw of the sched stream after the run (FDB's "unseed")
   std::optional<std::uint64_t> replay_diverged_at;
@@ -319,7 +321,7 @@ class Sim {
   /// returns how many.
   std::size_t collect_ready(Time bound, LaneId* out, std::size_t cap) const;
   void step_lane(LaneId l);
-  bool continue_in_place();
+  bool end_step_in_fiber(bool wait);
   enum class Next { Failed, StepLimit, Idle, TimeLimit, Event, Step };
   Next next_action(Time& t_ready, Time& t_ev);
   LaneId decide_next(Time t_ready, Time t_ev);
@@ -368,7 +370,6 @@ class Sim {
   FiberId running_ = kNoFiber;
   LaneId running_lane_ = kNoLane;
   LaneId event_lane_ = kNoLane;
-  LaneId next_lane_ = kNoLane;  // decided by a fiber that ended its step in place
   std::uint64_t steps_ = 0;
   std::uint64_t events_fired_ = 0;
   std::uint64_t in_place_ = 0;
@@ -380,7 +381,8 @@ class Sim {
   std::vector<detail::Watcher> wake_scratch_;  // note_write's list of spinners to wake
   mutable std::vector<std::uint32_t> bfs_scratch_;
   bool ran_ = false;
-  bool step_ended_ = false;  // the resumed fiber ended its step itself (continue_in_place)
+  bool step_ended_ = false;  // the resumed fiber ended its step itself (end_step_in_fiber)
+  std::uint64_t handoffs_ = 0;
   bool tearing_down_ = false;
   bool livelocked_ = false;
 };

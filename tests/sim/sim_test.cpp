@@ -219,7 +219,7 @@ TEST_CASE("sim: replay of a log from a different run reports the first divergent
   CHECK(*replayed.result.replay_diverged_at == truncated.size());
 }
 
-TEST_CASE("sim: a lane that goes on in place makes the same run as one that switches to the scheduler at every step") {
+TEST_CASE("sim: a fiber that goes on in place or hands off directly makes the same run as one that switches to the scheduler at every step") {
   // Fifo, random with random stalls (a draw at every step), PCT with change-point stalls, and a
   // replay of the random run, with a timer firing between steps: each gives the same trace, choice
   // log and step count either way.
@@ -250,6 +250,8 @@ TEST_CASE("sim: a lane that goes on in place makes the same run as one that swit
     CHECK(a.result.in_place > 0);  // the fast path was taken...
     CHECK(a.result.in_place < a.result.steps);  // ...but not for every step
     CHECK(b.result.in_place == 0);
+    CHECK(a.result.handoffs > 0);  // and steps began by a direct switch from the previous fiber
+    CHECK(b.result.handoffs == 0);
     CHECK_FALSE(a.result.replay_diverged_at.has_value());
   }
 }
