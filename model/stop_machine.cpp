@@ -118,7 +118,7 @@ static void cpu_stop_queue_work_(unsigned cpu, cpu_stopper* stopper, cpu_stop_wo
                                           work->fn.name, cpu),
                     "cpu_stop_queue_work");
   }
-  work->id = g.fates.size() + 1;
+  work->id = g.fates_base + g.fates.size() + 1;
   work->on_list = true;
   g.fates.push_back(stop_work_fate{cpu, 0, work->fn.name});
   stopper->works.push_back(work);
@@ -763,13 +763,26 @@ static int cpu_stop_should_run(unsigned cpu) {
 
 static void note_executed(std::uint64_t id, unsigned cpu, const char* fn) {
   auto& k = kernel();
-  if (id == 0 || id > G().fates.size()) return;
-  stop_work_fate& fate = G().fates[id - 1];
+  auto& g = G();
+  if (id == 0 || id > g.fates_base + g.fates.size()) return;
+  if (id <= g.fates_base) {  // dropped from the window: it had run
+    k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
+    return;
+  }
+  stop_work_fate& fate = g.fates[id - g.fates_base - 1];
   if (++fate.executed > 1)
     k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
   if (fate.cpu != cpu)
     k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, fate.cpu, cpu),
              "cpu_stopper_thread");
+  // Slide the window past the works that have run, compacting when the dead prefix is most of it,
+  // so the record stays the size of what is outstanding (amortised O(1) a work).
+  while (g.fates_done < g.fates.size() && g.fates[g.fates_done].executed > 0) ++g.fates_done;
+  if (g.fates_done >= 32 && 2 * g.fates_done >= g.fates.size()) {
+    g.fates.erase(g.fates.begin(), g.fates.begin() + static_cast<std::ptrdiff_t>(g.fates_done));
+    g.fates_base += g.fates_done;
+    g.fates_done = 0;
+  }
 }
 
 static void cpu_stopper_thread(unsigned cpu) {
@@ -938,10 +951,11 @@ void stop_machine_note_dying(unsigned cpu, bool dying) { G().dying[cpu] = dying;
 
 void stop_machine_final_checks() {
   auto& k = kernel();
-  for (std::size_t i = 0; i < G().fates.size(); ++i) {
+  for (std::size_t i = G().fates_done; i < G().fates.size(); ++i) {
     const stop_work_fate& fate = G().fates[i];
     if (fate.executed == 0) {
-      k.oracle("I-SM-8", fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, i + 1, fate.cpu),
+      k.oracle("I-SM-8",
+               fmt::format("work {} (#{}) queued on cpu{} never ran (lost)", fate.fn, G().fates_base + i + 1, fate.cpu),
                "cpu_stop_queue_work");
       return;
     }

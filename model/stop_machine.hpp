@@ -103,7 +103,12 @@ struct stop_machine_globals {
   smp_hotplug_thread cpu_stop_threads;
   // ---- oracle state ----
   std::uint64_t next_msdata_id = 1;
-  std::vector<stop_work_fate> fates;  ///< every work queued, in order: a work's id is its index + 1
+  /// The works queued from the oldest one not yet run on, in order: fates[i] is work
+  /// fates_base + i + 1. Works before it all ran once, so they need no record: a long run keeps
+  /// only the window a stopper has not worked through (SIM: an oracle's record, no kernel state).
+  std::vector<stop_work_fate> fates;
+  std::uint64_t fates_base = 0;  ///< works queued and dropped from the front of `fates`
+  std::size_t fates_done = 0;    ///< leading entries of `fates` already executed
   int stop_cpus_in_flight = 0;
   int stop_machine_in_flight = 0;  ///< I-SM-11: stop_machine operations over every online CPU under way
   std::vector<bool> dying;

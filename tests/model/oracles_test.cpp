@@ -6,6 +6,7 @@
 // For several oracles the same scenario without the breakage is checked to pass.
 #include "fixture.hpp"
 
+#include <algorithm>
 #include <string>
 
 using namespace model;
@@ -246,6 +247,24 @@ TEST_CASE("oracle I-SM-8 negative: stop_one_cpu on a busy non-preemptible CPU ru
   CHECK_PASSED(t, r);
   CHECK(calls == 1);
   CHECK(ret == 0);
+}
+
+TEST_CASE("oracle I-SM-8: the record of works is the window not yet run through, not every work of the run (cpus=3)") {
+  SimFixture t({.cpus = 3});
+  int calls = 0;
+  std::size_t longest = 0;
+  std::uint64_t dropped = 0;
+  const auto r = t.run([&] {
+    for (int i = 0; i < 300; ++i) {
+      stop_one_cpu(1 + static_cast<unsigned>(i % 2), counting_fn(calls), nullptr);
+      longest = std::max(longest, kernel().sm->fates.size());
+    }
+    dropped = kernel().sm->fates_base;
+  });
+  CHECK_PASSED(t, r);
+  CHECK(calls == 300);
+  CHECK(longest <= 64);   // compacted once half of it has run: never the 300 works of the run
+  CHECK(dropped >= 236);  // and the works dropped from it are remembered as run (by number)
 }
 
 // ---------------------------------------------------------------------------------------------
