@@ -72,7 +72,7 @@ struct Config {
   Duration propagation_delay_max = Duration::ns(0);  ///< >0: seeded delay before a spinner sees a write
   /// At an interleaving point the fiber makes the run loop's next decision itself; when that is
   /// its own lane it goes on without switching to the scheduler and back, and another lane's
-  /// fiber it switches to directly (Sim::continue_in_place, Fiber::handoff). Runs are the same
+  /// fiber it switches to directly (Sim::end_step_in_fiber, Fiber::handoff). Runs are the same
   /// either way; off only to check that.
   bool continue_in_place = true;
   /// Keep the choice log (Chooser::take_log). A run that is never replayed from its log (a
