@@ -149,6 +149,9 @@ int cmd_shrink(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   out << fmt::format("  preemptions   {:>6} -> {}   (non-default scheduling choices)\n", sum.nondefault_before,
                      sum.nondefault_after);
   out << fmt::format("  actions       {:>6} -> {}\n", sum.actions_before, sum.actions_after);
+  out << fmt::format("  calls         {:>6} -> {}   (the actions' counts, summed)\n", sum.calls_before, sum.calls_after);
+  out << fmt::format("  faults        {:>6} -> {}   (fault ratios and delays, failing hotplug calls)\n", sum.faults_before,
+                     sum.faults_after);
   out << fmt::format("  cpus          {:>6} -> {}\n", sum.cpus_before, sum.cpus_after);
   out << fmt::format("wrote {}; replay it with: {} replay {}\n", s.shrink_out, shell_quote(s.argv0), shell_quote(s.shrink_out));
   return sum.interrupted ? interrupted_exit_status() : kOk;

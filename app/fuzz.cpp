@@ -86,25 +86,57 @@ static std::string table_header_name(const std::string& raw) {
   return trim(t.substr(1, close - 1));
 }
 
+// The line that sets `key` in the table or array element whose header is lines[header], if any.
+static std::optional<std::size_t> find_key(const std::vector<std::string>& lines, std::size_t header,
+                                           const std::string& key) {
+  for (std::size_t j = header + 1; j < lines.size(); ++j) {
+    const std::string t = trim(lines[j]);
+    if (!t.empty() && t[0] == '[') break;
+    const auto eq = t.find('=');
+    if (eq != std::string::npos && trim(t.substr(0, eq)) == key) return j;
+  }
+  return std::nullopt;
+}
+
 std::string scenario_set_key(const std::string& text, const std::string& table, const std::string& key,
                              const std::string& value) {
   auto lines = split_lines(text);
   const std::string header = "[" + table + "]", line = fmt::format("{} = {}", key, value);
   for (std::size_t i = 0; i < lines.size(); ++i) {
     if (table_header_name(lines[i]) != table) continue;
-    for (std::size_t j = i + 1; j < lines.size(); ++j) {
-      const std::string t = trim(lines[j]);
-      if (!t.empty() && t[0] == '[') break;
-      const auto eq = t.find('=');
-      if (eq != std::string::npos && trim(t.substr(0, eq)) == key) {
-        lines[j] = line;
-        return join_lines(lines);
-      }
-    }
-    lines.insert(lines.begin() + static_cast<long>(i) + 1, line);  // the table lacks the key
+    if (const auto j = find_key(lines, i, key)) lines[*j] = line;
+    else lines.insert(lines.begin() + static_cast<long>(i) + 1, line);  // the table lacks the key
     return join_lines(lines);
   }
   return join_lines(lines) + fmt::format("\n{}\n{}\n", header, line);
+}
+
+std::string scenario_remove_key(const std::string& text, const std::string& table, const std::string& key) {
+  auto lines = split_lines(text);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (table_header_name(lines[i]) != table) continue;
+    const auto j = find_key(lines, i, key);
+    if (!j) return text;
+    lines.erase(lines.begin() + static_cast<long>(*j));
+    return join_lines(lines);
+  }
+  return text;
+}
+
+std::string scenario_set_action_key(const std::string& text, int header_line, const std::string& key,
+                                    const std::optional<std::string>& value) {
+  auto lines = split_lines(text);
+  const std::size_t header = static_cast<std::size_t>(header_line - 1);
+  if (header_line < 1 || header >= lines.size()) return text;
+  const auto j = find_key(lines, header, key);
+  if (!value) {
+    if (j) lines.erase(lines.begin() + static_cast<long>(*j));
+  } else if (j) {
+    lines[*j] = fmt::format("{} = {}", key, *value);
+  } else {
+    lines.insert(lines.begin() + static_cast<long>(header) + 1, fmt::format("{} = {}", key, *value));
+  }
+  return join_lines(lines);
 }
 
 std::string scenario_set_cpus(const std::string& text, unsigned cpus) {
@@ -765,6 +797,38 @@ std::size_t nondefault_picks(const sim::ChoiceLog& log) {
   return n;
 }
 
+// The scenario-wide faults a run injects: the ones swarm draws, each off when its key is absent.
+struct ScenarioFault {
+  const char* table;
+  const char* key;
+  bool (*on)(const Scenario&);
+};
+constexpr ScenarioFault kScenarioFaults[] = {
+    {"sim", "vcpu_stall_ratio", [](const Scenario& s) { return s.vcpu_stall_ratio.num != 0; }},
+    {"sim", "propagation_delay", [](const Scenario& s) { return s.propagation_delay > sim::Duration{}; }},
+    {"kernel", "hotplug_fault_ratio", [](const Scenario& s) { return s.hotplug_fault_ratio.num != 0; }},
+};
+// An action's own fault: a cpu_down whose __cpu_disable refuses, a cpu_up told to fail at a state.
+constexpr const char* kActionFaults[] = {"disable_fails", "fail_state"};
+
+bool action_fault_on(const Action& a, std::string_view key) {
+  return key == "disable_fails" ? a.disable_fails.has_value() : a.fail_state.has_value();
+}
+
+std::size_t injected_faults(const Scenario& sc) {
+  std::size_t n = 0;
+  for (const auto& f : kScenarioFaults) n += f.on(sc) ? 1 : 0;
+  for (const auto& a : sc.actions)
+    for (const char* key : kActionFaults) n += action_fault_on(a, key) ? 1 : 0;
+  return n;
+}
+
+std::uint64_t action_calls(const Scenario& sc) {
+  std::uint64_t n = 0;
+  for (const auto& a : sc.actions) n += a.count;
+  return n;
+}
+
 }  // namespace
 
 namespace {
@@ -868,6 +932,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   sum.choices_before = log.size();
   sum.nondefault_before = nondefault_picks(log);
   sum.actions_before = sc.actions.size();
+  sum.calls_before = action_calls(sc);
+  sum.faults_before = injected_faults(sc);
   sum.cpus_before = sc.cpus;
 
   // What is shrunk is what replays: an artifact that does not replay exactly (`smpsim replay`
@@ -932,35 +998,50 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     return true;
   };
 
-  // 1. The scenario's actions, last first (few candidates, and each one it loses shortens every
-  // later replay, so these go before the schedule's many).
-  for (std::size_t i = sc.actions.size(); i-- > 0 && sc.actions.size() > 1 && budget_left();) {
+  // A scenario edit is kept when the edited text still parses (an action referenced by a trigger
+  // or an expectation cannot go) and the failure stays.
+  auto try_text = [&](const std::string& cand_text) {
     try {
-      const std::string cand_text = scenario_remove_action(text, sc.actions[i].line);
       Scenario cand = parse_scenario(cand_text, in.scenario_path);
-      if (attempt(cand, log, false)) {
-        text = cand_text;
-        sc = std::move(cand);
-      }
-    } catch (const ScenarioError&) {
-      // the action is referenced elsewhere (a trigger, an expectation): keep it
-    }
-  }
-  report("actions");
-  // 2. Fewer CPUs, while the scenario still parses.
-  for (unsigned cpus = sc.cpus; cpus-- > 1 && budget_left();) {
-    try {
-      const std::string cand_text = scenario_set_cpus(text, cpus);
-      Scenario cand = parse_scenario(cand_text, in.scenario_path);
-      if (!attempt(cand, log, false)) break;
+      if (!attempt(cand, log, false)) return false;
       text = cand_text;
       sc = std::move(cand);
+      return true;
     } catch (const ScenarioError&) {
-      break;
+      return false;
+    }
+  };
+  // 1. The scenario's actions, last first (few candidates, and each one it loses shortens every
+  // later replay, so the scenario phases go before the schedule's many).
+  for (std::size_t i = sc.actions.size(); i-- > 0 && sc.actions.size() > 1 && budget_left();)
+    try_text(scenario_remove_action(text, sc.actions[i].line));
+  report("actions");
+  // 2. Injected faults the failure does not need: the scenario-wide ratios and delays (swarm's),
+  // then each action's own (a refused __cpu_disable, a failing bring-up state), each removed in turn.
+  for (const auto& f : kScenarioFaults)
+    if (f.on(sc) && budget_left()) try_text(scenario_remove_key(text, f.table, f.key));
+  for (std::size_t i = sc.actions.size(); i-- > 0;)
+    for (const char* key : kActionFaults)
+      if (action_fault_on(sc.actions[i], key) && budget_left())
+        try_text(scenario_set_action_key(text, sc.actions[i].line, key, std::nullopt));
+  report("faults");
+  // 3. Fewer calls: each action's count, halved while the failure stays, then bisected between the
+  // last count that kept it and the first that lost it.
+  for (std::size_t i = sc.actions.size(); i-- > 0;) {
+    std::uint32_t lost = 0;  // a count known to lose the failure (0: none tried yet)
+    while (budget_left()) {
+      const std::uint32_t kept = sc.actions[i].count;
+      const std::uint32_t n = lost == 0 ? kept / 2 : lost + (kept - lost) / 2;
+      if (n < 1 || n == lost || n >= kept) break;
+      if (!try_text(scenario_set_action_key(text, sc.actions[i].line, "count", std::to_string(n)))) lost = n;
     }
   }
+  report("calls");
+  // 4. Fewer CPUs, while the scenario still parses.
+  for (unsigned cpus = sc.cpus; cpus-- > 1 && budget_left();)
+    if (!try_text(scenario_set_cpus(text, cpus))) break;
   report("cpus");
-  // 3. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
+  // 5. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
   for (std::size_t chunks = 2; budget_left();) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < log.size(); ++i)
@@ -1000,6 +1081,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   sum.choices_after = log.size();
   sum.nondefault_after = nondefault_picks(log);
   sum.actions_after = sc.actions.size();
+  sum.calls_after = action_calls(sc);
+  sum.faults_after = injected_faults(sc);
   sum.cpus_after = sc.cpus;
   return sum;
 }

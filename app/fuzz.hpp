@@ -93,6 +93,8 @@ struct ShrinkSummary {
   std::size_t choices_before = 0, choices_after = 0;
   std::size_t nondefault_before = 0, nondefault_after = 0;
   std::size_t actions_before = 0, actions_after = 0;
+  std::uint64_t calls_before = 0, calls_after = 0;  ///< the actions' calls (their counts, summed)
+  std::size_t faults_before = 0, faults_after = 0;  ///< injected faults: fault ratios, failing hotplug calls
   unsigned cpus_before = 0, cpus_after = 0;
   std::uint64_t runs = 0;
   bool cut = false;  ///< the run budget ended the search: the result is the smallest found so far
@@ -114,6 +116,12 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
 /// Sets `key = value` (a TOML literal) in `[table]`, adding the key or the table if missing.
 std::string scenario_set_key(const std::string& text, const std::string& table, const std::string& key,
                              const std::string& value);
+/// Removes `key` from `[table]` (the text unchanged if it is not there), so it takes its default.
+std::string scenario_remove_key(const std::string& text, const std::string& table, const std::string& key);
+/// Sets `key = value` in the `[[action]]` whose header is on `header_line` (1-based), adding the
+/// key if missing; with no value, removes the key.
+std::string scenario_set_action_key(const std::string& text, int header_line, const std::string& key,
+                                    const std::optional<std::string>& value);
 std::string scenario_set_cpus(const std::string& text, unsigned cpus);
 std::string scenario_remove_action(const std::string& text, int header_line);
 std::string scenario_append(const std::string& text, const std::string& block);

@@ -26,6 +26,36 @@ std::vector<nlohmann::json> results(const TempDir& d, const std::string& out = "
 
 // The table printed at the end, minus the first line (which holds the wall time).
 std::string table_of(const std::string& out) { return out.substr(out.find('\n') + 1); }
+// The path of an artifact a campaign in DIR/out wrote (the last one listed).
+std::string an_artifact(const TempDir& d) {
+  std::string artifact;
+  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
+  REQUIRE_FALSE(artifact.empty());
+  return artifact;
+}
+// A campaign over a bug scenario that finds its failure, and the shrink of its artifact to
+// DIR/small.json with a replay budget.
+struct Shrunk {
+  CliResult shrink;
+  app::Artifact before, after;
+};
+Shrunk fuzz_and_shrink(const TempDir& d, const std::string& bug, const std::string& strategy, const std::string& runs,
+                       const std::string& max_runs) {
+  REQUIRE(smpsim({"fuzz", bug_scenario(bug), "--runs", runs, "--strategy", strategy, "--out", d.file("out")}).status == 1);
+  const std::string artifact = an_artifact(d);
+  Shrunk r{smpsim({"shrink", artifact, "-o", d.file("small.json"), "--max-runs", max_runs}), {}, {}};
+  REQUIRE(r.shrink.status == 0);
+  r.before = app::read_artifact(artifact);
+  r.after = app::read_artifact(d.file("small.json"));
+  return r;
+}
+// The text with every run of blanks made one blank (shrink's summary aligns its columns).
+std::string squashed(const std::string& text) {
+  std::string out;
+  for (char c : text)
+    if (c != ' ' || out.empty() || out.back() != ' ') out += c;
+  return out;
+}
 
 }  // namespace
 
@@ -262,8 +292,7 @@ TEST_CASE("fuzz: monkey runs inject, at each listed point and on each other CPU,
 TEST_CASE("shrink: a found failure shrinks to fewer preemptions, keeps its signature and replays exactly") {
   TempDir d;
   REQUIRE(smpsim({"fuzz", bug_scenario("b15"), "--runs", "60", "--out", d.file("out")}).status == 1);
-  std::string artifact;
-  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
+  const std::string artifact = an_artifact(d);
   const auto s = smpsim({"shrink", artifact, "-o", d.file("small.json")});
   REQUIRE(s.status == 0);
   const app::Artifact before = app::read_artifact(artifact), after = app::read_artifact(d.file("small.json"));
@@ -294,14 +323,9 @@ TEST_CASE("shrink: a found failure shrinks to fewer preemptions, keeps its signa
 
 TEST_CASE("shrink: no kept step makes the schedule longer, --max-runs bounds the replays, and an artifact that does not replay exactly is refused (exit 3)") {
   TempDir d;
-  REQUIRE(smpsim({"fuzz", bug_scenario("b8"), "--runs", "40", "--strategy", "pct", "--out", d.file("out")}).status == 1);
-  std::string artifact;
-  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
-  const auto s = smpsim({"shrink", artifact, "-o", d.file("small.json"), "--max-runs", "60"});
-  REQUIRE(s.status == 0);
+  const auto [s, before, after] = fuzz_and_shrink(d, "b8", "pct", "40", "60");
   CHECK(s.out.find("cut at --max-runs") != std::string::npos);
   CHECK(s.out.find("(60 runs") != std::string::npos);  // the first replay, candidates and the final check
-  const app::Artifact before = app::read_artifact(artifact), after = app::read_artifact(d.file("small.json"));
   std::string e1, e2;
   CHECK(sim::ChoiceLog::parse(after.choices, e2)->size() <= sim::ChoiceLog::parse(before.choices, e1)->size());
   CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
@@ -313,6 +337,44 @@ TEST_CASE("shrink: no kept step makes the schedule longer, --max-runs bounds the
   CHECK(bad.status == 3);
   CHECK(bad.err.find("does not replay exactly") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(d.file("never.json")));
+}
+
+TEST_CASE("shrink: an action's calls shrink to what the failure needs, and the shrunk artifact replays") {
+  // b8's migrate action makes 400 calls; the race is won within the first few dozen.
+  TempDir d;
+  // The budget ends the search in the schedule phase: the scenario phases come first.
+  const auto [s, before, after] = fuzz_and_shrink(d, "b8", "random", "60", "100");
+  const app::Scenario sb = app::parse_scenario(before.scenario_text, "b.toml"), sa = app::parse_scenario(after.scenario_text, "a.toml");
+  REQUIRE(sb.actions.size() == 2);
+  REQUIRE(sa.actions.size() == 2);
+  CHECK(sb.actions[1].count == 400);
+  CHECK(sa.actions[1].count >= 1);
+  CHECK(sa.actions[1].count < 100);
+  CHECK(squashed(s.out).find(fmt::format("calls 401 -> {} ", 1 + sa.actions[1].count)) != std::string::npos);
+  CHECK(after.signature == before.signature);
+  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+}
+
+TEST_CASE("shrink: injected faults the failure does not need are removed, the ones it needs stay") {
+  // B20 needs its cpu_down's refused __cpu_disable (disable_fails), not the vCPU stalls or the
+  // late writes added here.
+  TempDir d;
+  std::string text = read_file(bug_scenario("b20"));
+  text = app::scenario_set_key(text, "sim", "vcpu_stall_ratio", "\"1/2000\"");
+  text = app::scenario_set_key(text, "sim", "propagation_delay", "\"300ns\"");
+  write_file(d.file("b20_noisy.toml"), text);
+  // The run meets the scenario's expectation (exit 0) and still writes the failure's artifact.
+  REQUIRE(smpsim({"run", d.file("b20_noisy.toml"), "--seed", "1", "--artifact", d.file("a.json")}).status == 0);
+  REQUIRE(app::read_artifact(d.file("a.json")).signature.kind == "I-HP-7");
+  const auto s = smpsim({"shrink", d.file("a.json"), "-o", d.file("small.json")});
+  REQUIRE(s.status == 0);
+  CHECK(squashed(s.out).find("faults 3 -> 1 ") != std::string::npos);
+  const app::Scenario sa = app::parse_scenario(app::read_artifact(d.file("small.json")).scenario_text, "a.toml");
+  CHECK(sa.vcpu_stall_ratio.num == 0);
+  CHECK(sa.propagation_delay == sim::Duration{});
+  REQUIRE(sa.actions.size() == 1);
+  CHECK(sa.actions[0].disable_fails.has_value());
+  CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
 }
 
 TEST_CASE("shrink: an artifact of an unmet expectation (the run passed where a failure was expected) shrinks too") {
@@ -398,6 +460,21 @@ TEST_CASE("scenario edits: cpus and actions can be changed in the text and still
   CHECK(added.vcpu_stall_ratio.den == 9);
   CHECK(app::parse_scenario(app::scenario_set_key(text, "kernel", "hotplug_fault_ratio", "\"1/4\""), "x.toml")
             .hotplug_fault_ratio.den == 4);
+  // A key is removed from its table (it takes its default); a missing one leaves the text alone.
+  const std::string with_stalls = app::scenario_set_key(set, "sim", "vcpu_stall_ratio", "\"1/9\"");
+  const app::Scenario removed = app::parse_scenario(app::scenario_remove_key(with_stalls, "sim", "vcpu_stall_ratio"), "x.toml");
+  CHECK(removed.vcpu_stall_ratio.num == 0);
+  CHECK(removed.max_time == sim::Duration::ns(2'000'000'000));
+  CHECK(app::scenario_remove_key(text, "sim", "no_such_key") == text);
+  // An action's own key is set, added or removed in its block, not in another action's.
+  const app::Action& last = sc.actions.back();
+  const app::Scenario counted =
+      app::parse_scenario(app::scenario_set_action_key(text, last.line, "count", std::string("7")), "x.toml");
+  CHECK(counted.actions.back().count == 7);
+  for (std::size_t i = 0; i + 1 < sc.actions.size(); ++i) CHECK(counted.actions[i].count == sc.actions[i].count);
+  const std::string recount = app::scenario_set_action_key(text, last.line, "count", std::string("7"));
+  CHECK(app::parse_scenario(app::scenario_set_action_key(recount, last.line, "count", std::nullopt), "x.toml")
+            .actions.back().count == 1);
 }
 
 TEST_CASE("scenario edits: a key is set in its table when the header has blanks or a trailing comment") {
@@ -450,8 +527,7 @@ TEST_CASE("fuzz: a PCT campaign finds B8 within 20 seeds by stalling a CPU at a 
   const auto r = smpsim({"fuzz", bug_scenario("b8"), "--strategy", "pct", "--seeds", "1..20", "--stop-on-first", "--out",
                          d.file("out")});
   REQUIRE(r.status == 1);
-  std::string artifact;
-  for (const auto& e : std::filesystem::directory_iterator(d.file("out/artifacts"))) artifact = e.path().string();
+  const std::string artifact = an_artifact(d);
   REQUIRE_FALSE(artifact.empty());
   const app::Artifact art = app::read_artifact(artifact);
   CHECK(art.strategy == "pct");
