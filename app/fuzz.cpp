@@ -797,17 +797,38 @@ std::size_t nondefault_picks(const sim::ChoiceLog& log) {
   return n;
 }
 
-// The scenario-wide faults a run injects: the ones swarm draws, each off when its key is absent.
+// The scenario-wide faults a run injects: the ones swarm draws, each off when its key is absent,
+// and the kind of choice each one's draws are recorded as.
 struct ScenarioFault {
   const char* table;
   const char* key;
   bool (*on)(const Scenario&);
+  sim::ChoiceKind kind;
 };
 constexpr ScenarioFault kScenarioFaults[] = {
-    {"sim", "vcpu_stall_ratio", [](const Scenario& s) { return s.vcpu_stall_ratio.num != 0; }},
-    {"sim", "propagation_delay", [](const Scenario& s) { return s.propagation_delay > sim::Duration{}; }},
-    {"kernel", "hotplug_fault_ratio", [](const Scenario& s) { return s.hotplug_fault_ratio.num != 0; }},
+    {"sim", "vcpu_stall_ratio", [](const Scenario& s) { return s.vcpu_stall_ratio.num != 0; }, sim::ChoiceKind::Stall},
+    {"sim", "propagation_delay", [](const Scenario& s) { return s.propagation_delay > sim::Duration{}; },
+     sim::ChoiceKind::Delay},
+    {"kernel", "hotplug_fault_ratio", [](const Scenario& s) { return s.hotplug_fault_ratio.num != 0; },
+     sim::ChoiceKind::Fault},
 };
+
+}  // namespace
+
+// The picks then line up with the run as it was; kinds other faults share (a bug knob's 'f'
+// draws) go too, which is why the shrinker also tries the log unchanged.
+sim::ChoiceLog without_draws(const sim::ChoiceLog& log, sim::ChoiceKind kind) {
+  sim::ChoiceLog out;
+  bool stall_taken = false;
+  for (const auto& c : log.entries()) {
+    const bool drop = c.kind == kind || (stall_taken && c.kind == sim::ChoiceKind::StallLen);
+    stall_taken = c.kind == sim::ChoiceKind::Stall && kind == sim::ChoiceKind::Stall && c.value == 1;
+    if (!drop) out.push(c);
+  }
+  return out;
+}
+
+namespace {
 // An action's own fault: a cpu_down whose __cpu_disable refuses, a cpu_up told to fail at a state.
 constexpr const char* kActionFaults[] = {"disable_fails", "fail_state"};
 
@@ -978,9 +999,11 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   };
   // A candidate is kept if replaying it (leniently: after a mismatch the run takes the default
   // choices) shows the same signature (a failure, or the same unmet expectation) and its actual
-  // recorded log, which then replaces ours, is no longer; a schedule candidate must also have no
-  // more non-default choices, and fewer of one or the other (so every kept step shrinks something
-  // and the search ends). A scenario candidate is smaller by construction.
+  // recorded log replaces ours. A scenario candidate is smaller by construction; its log must be
+  // no longer. A schedule candidate must have fewer non-default choices (its log no longer than
+  // the input's), or as many and a shorter log: (non-default choices, length) decreases at every
+  // kept step, so the search ends, and a run with no preemption at all beats a shorter one with
+  // some.
   auto attempt = [&](const Scenario& cand, const sim::ChoiceLog& cand_log, bool schedule) -> bool {
     RunOptions opts = base;
     opts.replay = cand_log;
@@ -989,9 +1012,10 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     if (sum.runs % 200 == 0) report("progress");
     if (!rep.signature || !(*rep.signature == target)) return false;
     const std::size_t nd = nondefault_picks(rep.choices), nd_now = nondefault_picks(log);
-    const bool no_worse = rep.choices.size() <= log.size() && (!schedule || nd <= nd_now);
-    const bool smaller = !schedule || nd < nd_now || rep.choices.size() < log.size();
-    if (!no_worse || !smaller) return false;
+    const std::size_t len = rep.choices.size();
+    const bool keep = schedule ? (nd < nd_now && len <= sum.choices_before) || (nd == nd_now && len < log.size())
+                               : len <= log.size();
+    if (!keep) return false;
     log = rep.choices;
     best = std::move(rep);
     changed = true;
@@ -1000,10 +1024,10 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
 
   // A scenario edit is kept when the edited text still parses (an action referenced by a trigger
   // or an expectation cannot go) and the failure stays.
-  auto try_text = [&](const std::string& cand_text) {
+  auto try_text = [&](const std::string& cand_text, const std::optional<sim::ChoiceLog>& cand_log = std::nullopt) {
     try {
       Scenario cand = parse_scenario(cand_text, in.scenario_path);
-      if (!attempt(cand, log, false)) return false;
+      if (!attempt(cand, cand_log ? *cand_log : log, false)) return false;
       text = cand_text;
       sc = std::move(cand);
       return true;
@@ -1018,8 +1042,13 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   report("actions");
   // 2. Injected faults the failure does not need: the scenario-wide ratios and delays (swarm's),
   // then each action's own (a refused __cpu_disable, a failing bring-up state), each removed in turn.
-  for (const auto& f : kScenarioFaults)
-    if (f.on(sc) && budget_left()) try_text(scenario_remove_key(text, f.table, f.key));
+  // Without its draws first (the rest of the schedule then stays as it was), then as it is.
+  for (const auto& f : kScenarioFaults) {
+    if (!f.on(sc)) continue;
+    const std::string cand_text = scenario_remove_key(text, f.table, f.key);
+    if (budget_left() && try_text(cand_text, without_draws(log, f.kind))) continue;
+    if (budget_left()) try_text(cand_text);
+  }
   for (std::size_t i = sc.actions.size(); i-- > 0;)
     for (const char* key : kActionFaults)
       if (action_fault_on(sc.actions[i], key) && budget_left())
@@ -1041,8 +1070,9 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
   for (unsigned cpus = sc.cpus; cpus-- > 1 && budget_left();)
     if (!try_text(scenario_set_cpus(text, cpus))) break;
   report("cpus");
-  // 5. The schedule: reset non-default picks to the default, in halving chunks (ddmin).
-  for (std::size_t chunks = 2; budget_left();) {
+  // 5. The schedule: reset non-default picks to the default, in halving chunks (ddmin), the first
+  // chunk being all of them (a failure that needs no preemption at all shrinks in one replay).
+  for (std::size_t chunks = 1; budget_left();) {
     std::vector<std::size_t> idx;
     for (std::size_t i = 0; i < log.size(); ++i)
       if (log.entries()[i].value != 0) idx.push_back(i);

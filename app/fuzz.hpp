@@ -112,6 +112,11 @@ class ShrinkNotReproduced : public std::runtime_error {
 /// makes the schedule or the scenario smaller, never larger; progress lines go to `progress`.
 ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& progress, const ShrinkOptions& opts = {});
 
+/// The log without the draws of a fault switched off: its entries of `kind`, and after a vCPU
+/// stall taken (kind Stall, value 1) the stall's length; a PCT change point's length, which no
+/// stall entry precedes, stays.
+sim::ChoiceLog without_draws(const sim::ChoiceLog& log, sim::ChoiceKind kind);
+
 // ---- text-level scenario edits (the artifact embeds the scenario text) ----
 /// Sets `key = value` (a TOML literal) in `[table]`, adding the key or the table if missing.
 std::string scenario_set_key(const std::string& text, const std::string& table, const std::string& key,

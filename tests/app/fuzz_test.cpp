@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -375,6 +376,34 @@ TEST_CASE("shrink: injected faults the failure does not need are removed, the on
   REQUIRE(sa.actions.size() == 1);
   CHECK(sa.actions[0].disable_fails.has_value());
   CHECK(smpsim({"replay", d.file("small.json")}).out.find("reproduced") != std::string::npos);
+  // B20 needs no preemption: the shrunk schedule is the default one, even though it is longer
+  // than the seeded schedule left after the faults phase.
+  std::string err;
+  const auto log = sim::ChoiceLog::parse(app::read_artifact(d.file("small.json")).choices, err);
+  REQUIRE(log);
+  CHECK(std::none_of(log->entries().begin(), log->entries().end(),
+                     [](const sim::Choice& c) { return c.kind == sim::ChoiceKind::Pick && c.value != 0; }));
+  CHECK(squashed(s.out).find("-> 0 (non-default scheduling choices)") != std::string::npos);
+}
+
+TEST_CASE("shrink: a fault switched off takes its draws out of the choice log and leaves every other choice in place") {
+  using K = sim::ChoiceKind;
+  sim::ChoiceLog log;
+  // a pick, a vCPU stall not taken, a stall taken with its length, a delay bucket, a PCT change
+  // point's length (no stall entry before it), a fault draw
+  for (const sim::Choice c : {sim::Choice{K::Pick, 1, 2}, {K::Stall, 0, 2}, {K::Pick, 0, 2}, {K::Stall, 1, 2},
+                              {K::StallLen, 3, 4}, {K::Delay, 2, 4}, {K::Pick, 1, 3}, {K::StallLen, 1, 4},
+                              {K::Fault, 1, 2}})
+    log.push(c);
+  const auto kinds = [](const sim::ChoiceLog& l) {
+    std::string k;
+    for (const auto& c : l.entries()) k += static_cast<char>(c.kind);
+    return k;
+  };
+  CHECK(kinds(app::without_draws(log, K::Stall)) == "ppdplf");
+  CHECK(kinds(app::without_draws(log, K::Delay)) == "pspslplf");
+  CHECK(kinds(app::without_draws(log, K::Fault)) == "pspsldpl");
+  CHECK(app::without_draws(log, K::Stall).entries()[3].value == 1);  // the third pick, as it was
 }
 
 TEST_CASE("shrink: an artifact of an unmet expectation (the run passed where a failure was expected) shrinks too") {
