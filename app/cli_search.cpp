@@ -113,6 +113,7 @@ int cmd_explore(const SearchCommands& s, std::ostream& out, std::ostream& err) {
   o.max_schedules = s.max_schedules;
   o.out_dir = s.explore_out;
   o.bugs = s.explore_bugs;
+  o.jobs = s.explore_jobs;
   const Scenario sc = load_scenario(s.explore_file);
   if (sc.cpus > 4) err << fmt::format("smpsim: note: {} has {} CPUs; exhaustive exploration is meant for 2-4\n", sc.path, sc.cpus);
   const InterruptScope stop_on_signal;
@@ -187,6 +188,9 @@ void add_search_commands(CLI::App& app, SearchCommands& s) {
       ->check(CLI::Range(std::uint64_t{1}, UINT64_MAX))
       ->capture_default_str();
   s.explore->add_option("--out", s.explore_out, "output directory for artifacts")->capture_default_str();
+  s.explore->add_option("--jobs", s.explore_jobs, "parallel runs (threads); the results are the same for any count")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   s.explore->add_option("--bug", s.explore_bugs, "enable a bug knob (repeatable)")->allow_extra_args(false);
 
   s.shrink = app.add_subcommand("shrink", "minimise a failure while keeping its signature");

@@ -19,7 +19,7 @@ struct SearchCommands {
   std::string runs;  ///< --runs N, parsed strictly (CLI11 would wrap "-1" to 2^64 - 1)
   std::string seeds, time, strategy = "portfolio", shard = "0/1", out_dir = "fuzz-out", coverage;
   std::string explore_out = "explore-out";
-  unsigned jobs = 1;
+  unsigned jobs = 1, explore_jobs = 1;
   std::optional<std::uint32_t> pct_depth;
   std::vector<std::string> bugs, explore_bugs;
   bool stop_on_first = false, resume = false;

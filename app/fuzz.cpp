@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -872,6 +873,81 @@ std::string end_state_key(const RunReport& rep) {
 
 }  // namespace
 
+// Schedules run in batches of kExploreBatch taken from the top of the stack, spread over the jobs;
+// the results are then taken in the batch's order, so which schedules are visited (under a cut at
+// --max-schedules too), their ordinals and the artifacts are the same for any --jobs.
+constexpr std::size_t kExploreBatch = 128;
+
+// A schedule to visit: the first `keep` choices of an earlier run, then one deviation. Its log is
+// built only when it runs: a run of n choices has up to n children, and copying each prefix up
+// front cost O(n^2) per run on the thread that hands out the work.
+struct Prefix {
+  std::shared_ptr<const sim::ChoiceLog> run;  // null: the empty prefix (the default schedule)
+  std::size_t keep = 0;
+  sim::Choice deviation{};
+  unsigned deviations = 0;
+  std::size_t size() const { return run ? keep + 1 : 0; }
+  sim::ChoiceLog log() const {
+    sim::ChoiceLog l;
+    if (!run) return l;
+    for (std::size_t k = 0; k < keep; ++k) l.push(run->entries()[k]);
+    l.push(deviation);
+    return l;
+  }
+};
+
+// One schedule visited: what the serial part needs of its run.
+struct Visited {
+  std::string end_state;
+  std::optional<RunReport> failure;  // the run, when it failed (for its signature and artifact)
+  std::vector<Prefix> children;      // the schedules one more deviation away, in visiting order
+};
+
+// Runs each prefix (then the default choices) on `jobs` threads, each thread also working out
+// its runs' end states and children, so that only the merge is serial; an exception in any run is
+// rethrown here once every thread has stopped.
+std::vector<Visited> visit(const Scenario& sc, const ExploreOptions& o, const std::vector<Prefix>& batch) {
+  std::vector<Visited> out(batch.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex mu;
+  std::exception_ptr error;
+  auto worker = [&] {
+    try {
+      for (std::size_t i; (i = next.fetch_add(1)) < batch.size();) {
+        const Prefix& prefix = batch[i];
+        RunOptions opts;
+        opts.seed = sc.seed;
+        opts.bugs = o.bugs;
+        opts.replay = prefix.log();
+        RunReport rep = run_scenario(sc, opts);
+        Visited& v = out[i];
+        v.end_state = end_state_key(rep);
+        if (prefix.deviations < o.preemption_bound) {
+          const auto run = std::make_shared<const sim::ChoiceLog>(std::move(rep.choices));
+          const auto& e = run->entries();
+          for (std::size_t c = prefix.size(); c < e.size(); ++c) {
+            if (e[c].kind != sim::ChoiceKind::Pick || e[c].value != 0) continue;
+            for (std::uint32_t alt = 1; alt < e[c].options; ++alt)
+              v.children.push_back(Prefix{run, c, sim::Choice{sim::ChoiceKind::Pick, alt, e[c].options}, prefix.deviations + 1});
+          }
+          if (rep.failed) rep.choices = *run;
+        }
+        if (rep.failed) v.failure = std::move(rep);
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+      next = batch.size();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned j = 1; j < std::min<std::size_t>(std::max(1u, o.jobs), batch.size()); ++j) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+  return out;
+}
+
 ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream& progress) {
   ExploreSummary sum;
   fs::create_directories(fs::path(o.out_dir) / "artifacts");
@@ -879,7 +955,7 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
   std::map<std::string, FuzzBucket> buckets;
   // Depth-first over choice prefixes; after its prefix a run takes the default choice (the
   // earliest ready CPU) everywhere. A deviation is a non-default pick; at most B per schedule.
-  std::vector<sim::ChoiceLog> stack{sim::ChoiceLog{}};
+  std::vector<Prefix> stack{Prefix{}};
   while (!stack.empty()) {
     if (sum.schedules >= o.max_schedules) {
       sum.complete = false;
@@ -890,41 +966,32 @@ ExploreSummary explore(const Scenario& sc, const ExploreOptions& o, std::ostream
       sum.interrupted = true;
       break;
     }
-    const sim::ChoiceLog prefix = std::move(stack.back());
-    stack.pop_back();
-    RunOptions opts;
-    opts.seed = sc.seed;
-    opts.bugs = o.bugs;
-    opts.replay = prefix;
-    const RunReport rep = run_scenario(sc, opts);
-    ++sum.schedules;
-    end_states.insert(end_state_key(rep));
-    if (rep.failed) {
+    std::vector<Prefix> batch(std::min<std::uint64_t>({kExploreBatch, stack.size(), o.max_schedules - sum.schedules}));
+    for (auto& prefix : batch) {
+      prefix = std::move(stack.back());
+      stack.pop_back();
+    }
+    std::vector<Visited> visited = visit(sc, o, batch);
+    const std::uint64_t progress_mark = sum.schedules / 500;
+    for (Visited& v : visited) {
+      ++sum.schedules;
+      end_states.insert(std::move(v.end_state));
+      if (!v.failure) continue;
       ++sum.failures;
-      const std::string sig = signature_of(rep);
-      auto& b = buckets[sig];
-      if (b.count++ == 0) {
-        b.signature = sig;
-        b.first_seed = sum.schedules;
-        b.best_steps = rep.result.steps;
-        b.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(sig)).string();
-        write_artifact(b.artifact, make_artifact(sc, rep));
+      const std::string sig = signature_of(*v.failure);
+      auto& bucket = buckets[sig];
+      if (bucket.count++ == 0) {
+        bucket.signature = sig;
+        bucket.first_seed = sum.schedules;
+        bucket.best_steps = v.failure->result.steps;
+        bucket.artifact = (fs::path(o.out_dir) / "artifacts" / artifact_name(sig)).string();
+        write_artifact(bucket.artifact, make_artifact(sc, *v.failure));
       }
     }
-    const sim::ChoiceLog& full = rep.choices;
-    const std::size_t used = nondefault_picks(prefix);
-    if (used >= o.preemption_bound) continue;
-    const auto& e = full.entries();
-    for (std::size_t i = e.size(); i-- > prefix.size();) {  // pushed in reverse: explored in order
-      if (e[i].kind != sim::ChoiceKind::Pick || e[i].value != 0) continue;
-      for (std::uint32_t v = e[i].options; v-- > 1;) {
-        sim::ChoiceLog child;
-        for (std::size_t k = 0; k < i; ++k) child.push(e[k]);
-        child.push(sim::Choice{sim::ChoiceKind::Pick, v, e[i].options});
-        stack.push_back(std::move(child));
-      }
-    }
-    if (sum.schedules % 500 == 0)
+    // The first schedule's children end on top of the stack, as if the batch had run one by one.
+    for (std::size_t b = visited.size(); b-- > 0;)
+      for (auto c = visited[b].children.rbegin(); c != visited[b].children.rend(); ++c) stack.push_back(std::move(*c));
+    if (sum.schedules / 500 != progress_mark)
       progress << fmt::format("explore: {} schedules, {} end states, {} failing, {} pending\n", sum.schedules,
                               end_states.size(), sum.failures, stack.size());
   }

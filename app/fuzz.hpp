@@ -79,6 +79,7 @@ struct ExploreOptions {
   std::uint64_t max_schedules = 100'000;
   std::string out_dir = "explore-out";
   std::vector<std::string> bugs;
+  unsigned jobs = 1;  ///< threads running schedules; the results are the same for any count
 };
 struct ExploreSummary {
   std::uint64_t schedules = 0, end_states = 0, failures = 0;

@@ -463,7 +463,26 @@ TEST_CASE("fuzz: a resumed campaign ends a torn last line before appending, and 
   CHECK(std::filesystem::exists(artifact));  // a later run of its signature wrote it again
 }
 
-TEST_CASE("explore: bounded exhaustive search counts schedules and end states and finds B1 (cpus=2)") {
+TEST_CASE("explore: --jobs 2 visits the same schedules as --jobs 1 and writes the same artifacts, under a cut too (cpus=2)") {
+  TempDir d;
+  // b5 at bound 1: 385 schedules, one of them failing, two end states; 150 is a cut mid-search.
+  for (const char* cut : {"150", "100000"}) {
+    CAPTURE(cut);
+    std::string outs[2];
+    for (int j = 0; j < 2; ++j) {
+      const std::string dir = d.file("ex");  // the same path both times: it is in the printed replay commands
+      std::filesystem::remove_all(dir);
+      const auto r = smpsim({"explore", bug_scenario("b5"), "--preemption-bound", "1", "--max-schedules", cut, "--out", dir,
+                             "--jobs", std::to_string(j + 1)});
+      REQUIRE(r.status == 1);
+      outs[j] = r.out;
+      for (const auto& e : std::filesystem::directory_iterator(dir + "/artifacts")) outs[j] += read_file(e.path().string());
+    }
+    CHECK(outs[0] == outs[1]);
+  }
+}
+
+TEST_CASE("explore: bounded exhaustive search counts schedules and end states and finds B4 (cpus=2)") {
   TempDir d;
   const auto r = smpsim({"explore", bug_scenario("b4"), "--preemption-bound", "1", "--out", d.file("ex")});
   CHECK(r.status == 1);
