@@ -196,6 +196,31 @@ std::string artifact_name(const std::string& signature) {
   return fmt::format("{}-{:08x}.json", safe, static_cast<std::uint32_t>(sim::fnv1a64(signature)));
 }
 
+/// Runs `work` on `threads` threads, this one among them. The first exception any of them throws
+/// is rethrown here once all have stopped; `stop_others` is called when one is caught, so the
+/// others stop taking work.
+template <class Work, class StopOthers>
+void run_on_threads(unsigned threads, const Work& work, const StopOthers& stop_others) {
+  std::mutex mu;
+  std::exception_ptr error;
+  auto guarded = [&] {
+    try {
+      work();
+    } catch (...) {
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        if (!error) error = std::current_exception();
+      }
+      stop_others();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned j = 1; j < std::max(1u, threads); ++j) pool.emplace_back(guarded);
+  guarded();
+  for (auto& t : pool) t.join();
+  if (error) std::rethrow_exception(error);
+}
+
 /// A bucket's artifact is its run with the fewest steps, the lowest seed among equals: the same
 /// run whatever order the runs end in (--jobs) and whichever invocation ran it (--resume).
 bool better_than_best(const FuzzResult& r, const FuzzBucket& b) {
@@ -732,21 +757,10 @@ FuzzSummary run_campaign(const Scenario& sc, const FuzzOptions& o, std::ostream&
   };
   // An exception in a worker (an unwritable output, an internal error) stops the campaign and
   // is rethrown here, on the calling thread, once every worker has stopped.
-  std::exception_ptr error;
-  auto guarded = [&] {
-    try {
-      worker();
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!error) error = std::current_exception();
-      stop = true;
-    }
-  };
-  std::vector<std::thread> pool;
-  for (unsigned j = 1; j < std::max(1u, o.jobs); ++j) pool.emplace_back(guarded);
-  guarded();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  run_on_threads(o.jobs, worker, [&] {
+    std::lock_guard<std::mutex> lock(mu);
+    stop = true;
+  });
   report_progress(true);
 
   sum.wall_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -831,17 +845,20 @@ sim::ChoiceLog without_draws(const sim::ChoiceLog& log, sim::ChoiceKind kind) {
 
 namespace {
 // An action's own fault: a cpu_down whose __cpu_disable refuses, a cpu_up told to fail at a state.
-constexpr const char* kActionFaults[] = {"disable_fails", "fail_state"};
-
-bool action_fault_on(const Action& a, std::string_view key) {
-  return key == "disable_fails" ? a.disable_fails.has_value() : a.fail_state.has_value();
-}
+struct ActionFault {
+  const char* key;
+  bool (*on)(const Action&);
+};
+constexpr ActionFault kActionFaults[] = {
+    {"disable_fails", [](const Action& a) { return a.disable_fails.has_value(); }},
+    {"fail_state", [](const Action& a) { return a.fail_state.has_value(); }},
+};
 
 std::size_t injected_faults(const Scenario& sc) {
   std::size_t n = 0;
   for (const auto& f : kScenarioFaults) n += f.on(sc) ? 1 : 0;
   for (const auto& a : sc.actions)
-    for (const char* key : kActionFaults) n += action_fault_on(a, key) ? 1 : 0;
+    for (const auto& f : kActionFaults) n += f.on(a) ? 1 : 0;
   return n;
 }
 
@@ -909,42 +926,31 @@ struct Visited {
 std::vector<Visited> visit(const Scenario& sc, const ExploreOptions& o, const std::vector<Prefix>& batch) {
   std::vector<Visited> out(batch.size());
   std::atomic<std::size_t> next{0};
-  std::mutex mu;
-  std::exception_ptr error;
   auto worker = [&] {
-    try {
-      for (std::size_t i; (i = next.fetch_add(1)) < batch.size();) {
-        const Prefix& prefix = batch[i];
-        RunOptions opts;
-        opts.seed = sc.seed;
-        opts.bugs = o.bugs;
-        opts.replay = prefix.log();
-        RunReport rep = run_scenario(sc, opts);
-        Visited& v = out[i];
-        v.end_state = end_state_key(rep);
-        if (prefix.deviations < o.preemption_bound) {
-          const auto run = std::make_shared<const sim::ChoiceLog>(std::move(rep.choices));
-          const auto& e = run->entries();
-          for (std::size_t c = prefix.size(); c < e.size(); ++c) {
-            if (e[c].kind != sim::ChoiceKind::Pick || e[c].value != 0) continue;
-            for (std::uint32_t alt = 1; alt < e[c].options; ++alt)
-              v.children.push_back(Prefix{run, c, sim::Choice{sim::ChoiceKind::Pick, alt, e[c].options}, prefix.deviations + 1});
-          }
-          if (rep.failed) rep.choices = *run;
+    for (std::size_t i; (i = next.fetch_add(1)) < batch.size();) {
+      const Prefix& prefix = batch[i];
+      RunOptions opts;
+      opts.seed = sc.seed;
+      opts.bugs = o.bugs;
+      opts.replay = prefix.log();
+      RunReport rep = run_scenario(sc, opts);
+      Visited& v = out[i];
+      v.end_state = end_state_key(rep);
+      if (prefix.deviations < o.preemption_bound) {
+        // A failed run keeps its log for its artifact; any other hands it over to its children.
+        const auto run = std::make_shared<const sim::ChoiceLog>(rep.failed ? rep.choices : std::move(rep.choices));
+        const auto& e = run->entries();
+        for (std::size_t c = prefix.size(); c < e.size(); ++c) {
+          if (e[c].kind != sim::ChoiceKind::Pick || e[c].value != 0) continue;
+          for (std::uint32_t alt = 1; alt < e[c].options; ++alt)
+            v.children.push_back(Prefix{run, c, sim::Choice{sim::ChoiceKind::Pick, alt, e[c].options}, prefix.deviations + 1});
         }
-        if (rep.failed) v.failure = std::move(rep);
       }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!error) error = std::current_exception();
-      next = batch.size();
+      if (rep.failed) v.failure = std::move(rep);
     }
   };
-  std::vector<std::thread> pool;
-  for (unsigned j = 1; j < std::min<std::size_t>(std::max(1u, o.jobs), batch.size()); ++j) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (error) std::rethrow_exception(error);
+  run_on_threads(static_cast<unsigned>(std::min<std::size_t>(o.jobs, batch.size())), worker,
+                 [&] { next = batch.size(); });
   return out;
 }
 
@@ -1117,9 +1123,8 @@ ShrinkSummary shrink_artifact(const Artifact& in, Artifact& out, std::ostream& p
     if (budget_left()) try_text(cand_text);
   }
   for (std::size_t i = sc.actions.size(); i-- > 0;)
-    for (const char* key : kActionFaults)
-      if (action_fault_on(sc.actions[i], key) && budget_left())
-        try_text(scenario_set_action_key(text, sc.actions[i].line, key, std::nullopt));
+    for (const auto& f : kActionFaults)
+      if (f.on(sc.actions[i]) && budget_left()) try_text(scenario_set_action_key(text, sc.actions[i].line, f.key, std::nullopt));
   report("faults");
   // 3. Fewer calls: each action's count, halved while the failure stays, then bisected between the
   // last count that kept it and the first that lost it.

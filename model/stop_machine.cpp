@@ -765,15 +765,12 @@ static void note_executed(std::uint64_t id, unsigned cpu, const char* fn) {
   auto& k = kernel();
   auto& g = G();
   if (id == 0 || id > g.fates_base + g.fates.size()) return;
-  if (id <= g.fates_base) {  // dropped from the window: it had run
+  // Null for a work dropped from the window: it had run already.
+  stop_work_fate* fate = id > g.fates_base ? &g.fates[id - g.fates_base - 1] : nullptr;
+  if (!fate || ++fate->executed > 1)
     k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
-    return;
-  }
-  stop_work_fate& fate = g.fates[id - g.fates_base - 1];
-  if (++fate.executed > 1)
-    k.oracle("I-SM-8", fmt::format("work {} (#{}) executed twice", fn, id), "cpu_stopper_thread");
-  if (fate.cpu != cpu)
-    k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, fate.cpu, cpu),
+  if (fate && fate->cpu != cpu)
+    k.oracle("I-SM-8", fmt::format("work {} queued for cpu{} ran on cpu{}", fn, fate->cpu, cpu),
              "cpu_stopper_thread");
   // Slide the window past the works that have run, compacting when the dead prefix is most of it,
   // so the record stays the size of what is outstanding (amortised O(1) a work).
